@@ -1,0 +1,48 @@
+# One task runner for the README, CI and developers.
+#   make run    set up and serve the dashboard on the embedded SQLite database with the shipped data
+#   make test   set up and run the whole test suite (SQLite, PostgreSQL and headless Chromium)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8050
+PYTEST_ARGS ?=
+
+.PHONY: run test setup system-deps venv init serve lint format benchmarks clean
+
+run: setup init serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: system-deps venv
+
+system-deps:
+	@bash tools/install-system-deps.sh
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+init: venv
+	$(BIN)/innovation-monitor init
+
+serve: venv
+	$(BIN)/innovation-monitor serve --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check indicators dashboards tests benchmarks tools app.py
+
+format: venv
+	$(BIN)/ruff format indicators dashboards tests benchmarks tools app.py
+
+benchmarks: setup
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

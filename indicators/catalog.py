@@ -1,0 +1,388 @@
+"""The indicator catalog: typed definitions of pillars, plans, regions, units, indicators and their targets.
+
+What belongs here: the schema of the YAML files under a catalog folder (``data/catalog`` by default), loading
+and validating them, and look-ups by code or alias. What does not: the database (see ``store``), statistics
+(observations are data, not metadata) and any analysis.
+
+Another city's plan is another catalog folder with the same layout::
+
+    catalog.yaml         programme name, home region, pillars, plans, method parameters
+    regions.yaml         regions with codes, names and aliases
+    units.yaml           units and the convertible units an upload may use
+    indicators/*.yaml    one indicator per file, with its targets
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Kind = Literal["level", "share", "growth_rate", "count", "rank", "qualitative"]
+Direction = Literal["higher", "lower", "band"]
+Growth = Literal["compound", "linear"]
+Qualifier = Literal["about", "at_least", "exceed", "at_most", "top_n", "qualitative", "none"]
+Confidence = Literal["high", "medium", "low"]
+RegionKind = Literal["city", "province", "country", "metropolitan_area"]
+
+QUANTIFIED_QUALIFIERS = ("about", "at_least", "exceed", "at_most", "top_n")
+
+
+class CatalogError(Exception):
+    """A catalog file is malformed. ``problems`` holds one line per problem, naming file, entry and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid catalog:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    """A text in both languages; Chinese first, as the users read it."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class Pillar(_Strict):
+    code: str
+    name: Text
+    description: Text
+
+
+class Plan(_Strict):
+    id: str
+    name: Text
+    issuer: Text
+    published: str
+    period: tuple[int, int]
+    source: str
+    note: str | None = None
+
+
+class RatioThresholds(_Strict):
+    on_track: float = 0.95
+    moderate: float = 0.60
+    insufficient: float = 0.0
+
+
+class NoTargetCutoffs(_Strict):
+    significant: float = 1.0
+    moderate: float = 0.0
+    moderate_away: float = -1.0
+
+
+class ExpectedValueThresholds(_Strict):
+    on_track: float = 0.95
+    progress: float = 0.10
+
+
+class Methods(_Strict):
+    """Parameters of the published progress methods; the defaults are Eurostat's and the UN's."""
+
+    ratio_thresholds: RatioThresholds = RatioThresholds()
+    no_target_cutoffs: NoTargetCutoffs = NoTargetCutoffs()
+    expected_value_thresholds: ExpectedValueThresholds = ExpectedValueThresholds()
+    default_about_tolerance_relative: float = Field(0.05, gt=0, lt=1)
+
+
+class Programme(_Strict):
+    id: str
+    name: Text
+    home_region: str
+    pillars: list[Pillar] = Field(min_length=1)
+    plans: list[Plan] = Field(min_length=1)
+    methods: Methods = Methods()
+
+
+class Region(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Text
+    kind: RegionKind
+    iso3166: str | None = None
+    iso3: str | None = None
+    country: str | None = None
+    note: str | None = None
+    aliases: list[str] = []
+
+
+class Conversion(_Strict):
+    unit: str
+    aliases: list[str] = []
+    factor: float = Field(gt=0)
+
+
+class Unit(_Strict):
+    code: str
+    name: Text
+    aliases: list[str] = []
+    conversions: list[Conversion] = []
+
+
+class Milestone(_Strict):
+    year: int = Field(ge=1900, le=2100)
+    value: float | None = None
+    text: Text | None = None
+
+    @model_validator(mode="after")
+    def _value_or_text(self) -> Milestone:
+        if self.value is None and self.text is None:
+            raise ValueError("a milestone needs a value or a text")
+        return self
+
+
+class Base(_Strict):
+    year: int = Field(ge=1900, le=2100)
+    value: float | None = None
+    source: str | None = None
+    confidence: Confidence | None = None
+
+
+class Edition(_Strict):
+    """One edition of a ranking: the size of its field, and what changed (a methodology break)."""
+
+    year: int
+    field: int | None = None
+    note: Text
+
+
+class Target(_Strict):
+    plan: str
+    also_in: list[str] = []
+    region: str
+    qualifier: Qualifier
+    tolerance: float | None = Field(None, gt=0)
+    tolerance_note: str | None = None
+    base: Base | None = None
+    milestones: list[Milestone] = []
+    period_average: tuple[int, int] | None = None
+    wording: Text
+    quote: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    confidence: Confidence
+    binding: str | None = None
+    evidence: list[str] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        if self.qualifier in QUANTIFIED_QUALIFIERS:
+            if not self.milestones or any(m.value is None for m in self.milestones):
+                raise ValueError(f"a '{self.qualifier}' target needs milestones with numeric values")
+        if self.qualifier == "none" and self.milestones:
+            raise ValueError("a context entry (qualifier 'none') has no milestones")
+        if self.tolerance is not None and self.qualifier != "about":
+            raise ValueError("a tolerance only applies to an 'about' target")
+        years = [m.year for m in self.milestones]
+        if years != sorted(set(years)):
+            raise ValueError("milestone years must be increasing and distinct")
+        return self
+
+
+class Indicator(_Strict):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    name: Text
+    short_name: Text
+    unit: str
+    kind: Kind
+    direction: Direction
+    growth: Growth | None = None
+    pillar: str
+    frequency: Literal["annual", "quarterly", "monthly", "once"]
+    description: Text
+    measurement: Text
+    publisher: Text
+    external_codes: dict[str, str] = {}
+    aliases: list[str] = []
+    editions: list[Edition] = []
+    targets: list[Target] = []
+
+    @property
+    def growth_model(self) -> Growth:
+        """Compound for levels and counts, linear for shares and rates, unless the definition says."""
+        if self.growth:
+            return self.growth
+        return "linear" if self.kind in ("share", "growth_rate") else "compound"
+
+
+class Catalog:
+    """A validated catalog with look-ups. Build it with :func:`load_catalog`."""
+
+    def __init__(
+        self,
+        root: Path,
+        programme: Programme,
+        regions: list[Region],
+        units: list[Unit],
+        indicators: list[Indicator],
+    ):
+        self.root = root
+        self.programme = programme
+        self.regions = {r.code: r for r in regions}
+        self.units = {u.code: u for u in units}
+        self.indicators = {i.code: i for i in indicators}
+        self.plans = {p.id: p for p in programme.plans}
+        self.pillars = {p.code: p for p in programme.pillars}
+
+    @property
+    def methods(self) -> Methods:
+        return self.programme.methods
+
+    @cached_property
+    def _indicator_aliases(self) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for ind in self.indicators.values():
+            for name in (ind.code, ind.name.zh, ind.name.en, ind.short_name.zh, ind.short_name.en,
+                         *ind.aliases, *ind.external_codes.values()):
+                table.setdefault(normalise_name(name), ind.code)
+        return table
+
+    @cached_property
+    def _region_aliases(self) -> dict[str, str]:
+        table: dict[str, str] = {}
+        for reg in self.regions.values():
+            for name in (reg.code, reg.name.zh, reg.name.en, reg.iso3166, reg.iso3, *reg.aliases):
+                if name:
+                    table.setdefault(normalise_name(name), reg.code)
+        return table
+
+    def find_indicator(self, name: str) -> str | None:
+        """The indicator code for a code, name, alias or external code in either language."""
+        return self._indicator_aliases.get(normalise_name(name))
+
+    def find_region(self, name: str) -> str | None:
+        """The region code for a code, name, ISO code or alias in either language."""
+        return self._region_aliases.get(normalise_name(name))
+
+    def targets(self) -> list[tuple[Indicator, Target]]:
+        return [(ind, t) for ind in self.indicators.values() for t in ind.targets]
+
+
+def normalise_name(name: str) -> str:
+    """Fold width (full-width to ASCII), case and spaces, so 'Ｒ&Ｄ 强度' finds 'R&D强度'."""
+    folded = unicodedata.normalize("NFKC", str(name)).casefold()
+    return "".join(folded.split())
+
+
+def _read_yaml(path: Path, problems: list[str]):
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path.name}: cannot read YAML: {exc}")
+        return None
+
+
+def _parse(model, data, where: str, problems: list[str]):
+    """Validate one entry; record each failing field as '<file> › <entry> › <field>: <reason>'."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(entry)"
+            problems.append(f"{where} › {field}: {err['msg']}")
+        return None
+
+
+def load_catalog(root: Path | str) -> Catalog:
+    """Load and validate a catalog folder; raise :class:`CatalogError` listing every problem found."""
+    root = Path(root)
+    problems: list[str] = []
+    if not (root / "catalog.yaml").is_file():
+        raise CatalogError([f"{root}: no catalog.yaml (is this a catalog folder?)"])
+
+    programme = _parse(Programme, _read_yaml(root / "catalog.yaml", problems), "catalog.yaml", problems)
+    regions = _parse_list(Region, root / "regions.yaml", "code", problems)
+    units = _parse_list(Unit, root / "units.yaml", "code", problems)
+    indicators = []
+    files = sorted((root / "indicators").glob("*.yaml"))
+    if not files:
+        problems.append("indicators/: no indicator files")
+    for path in files:
+        data = _read_yaml(path, problems)
+        where = f"indicators/{path.name} › {data.get('code', '?') if isinstance(data, dict) else '?'}"
+        ind = _parse(Indicator, data, where, problems)
+        if ind is not None:
+            if ind.code != path.stem:
+                problems.append(f"{where} › code: must match the file name '{path.stem}'")
+            indicators.append(ind)
+    if problems:
+        raise CatalogError(problems)
+
+    catalog = Catalog(root, programme, regions, units, indicators)
+    _check_references(catalog, problems)
+    if problems:
+        raise CatalogError(problems)
+    return catalog
+
+
+def _parse_list(model, path: Path, key: str, problems: list[str]) -> list:
+    data = _read_yaml(path, problems)
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        problems.append(f"{path.name}: expected a list of entries")
+        return []
+    items, seen = [], set()
+    for pos, entry in enumerate(data, start=1):
+        label = entry.get(key, f"#{pos}") if isinstance(entry, dict) else f"#{pos}"
+        item = _parse(model, entry, f"{path.name} › {label}", problems)
+        if item is not None:
+            if getattr(item, key) in seen:
+                problems.append(f"{path.name} › {label} › {key}: duplicate")
+            seen.add(getattr(item, key))
+            items.append(item)
+    return items
+
+
+def _check_references(cat: Catalog, problems: list[str]) -> None:
+    """Cross-file checks: every code an entry names must exist, and aliases must not be ambiguous."""
+    if cat.programme.home_region not in cat.regions:
+        problems.append(f"catalog.yaml › home_region: unknown region '{cat.programme.home_region}'")
+    for ind in cat.indicators.values():
+        where = f"indicators/{ind.code}.yaml › {ind.code}"
+        if ind.unit not in cat.units:
+            problems.append(f"{where} › unit: unknown unit '{ind.unit}'")
+        if ind.pillar not in cat.pillars:
+            problems.append(f"{where} › pillar: unknown pillar '{ind.pillar}'")
+        for n, target in enumerate(ind.targets):
+            tw = f"{where} › targets.{n}"
+            for plan in (target.plan, *target.also_in):
+                if plan not in cat.plans:
+                    problems.append(f"{tw} › plan: unknown plan '{plan}'")
+            if target.region not in cat.regions:
+                problems.append(f"{tw} › region: unknown region '{target.region}'")
+            for code in target.evidence:
+                if code not in cat.indicators:
+                    problems.append(f"{tw} › evidence: unknown indicator '{code}'")
+    _check_unique_aliases(
+        "regions.yaml",
+        {r.code: (r.code, r.name.zh, r.name.en, r.iso3166, r.iso3, *r.aliases) for r in cat.regions.values()},
+        problems,
+    )
+    _check_unique_aliases(
+        "indicators/",
+        {i.code: (i.code, i.name.zh, i.name.en, i.short_name.zh, i.short_name.en, *i.aliases)
+         for i in cat.indicators.values()},
+        problems,
+    )
+
+
+def _check_unique_aliases(where: str, names: dict[str, tuple], problems: list[str]) -> None:
+    owner: dict[str, str] = {}
+    for code, aliases in names.items():
+        for alias in aliases:
+            if not alias:
+                continue
+            key = normalise_name(alias)
+            if owner.setdefault(key, code) != code:
+                problems.append(f"{where} › {code} › aliases: '{alias}' also names '{owner[key]}'")

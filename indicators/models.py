@@ -1,0 +1,215 @@
+"""The database schema as typed SQLAlchemy 2.0 models. Only table definitions belong here.
+
+Catalog tables (pillars, plans, regions, indicators, targets, milestones) mirror the YAML catalog and are
+rewritten from it by ``init``. Statistics live in two tables:
+
+- ``observations``: the current value of every (indicator, region, year), one row each, with its source,
+  confidence, publication date and the batch that brought it.
+- ``observation_history``: every earlier version, moved there (with its original id) when a later batch
+  revised it, or when a revert retracted it. Together they answer "what was known on date D".
+
+Every change arrives as a ``batches`` row: file name, checksum, user, time and counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can alter them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Pillar(Base):
+    __tablename__ = "pillars"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description_zh: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    issuer_zh: Mapped[str] = mapped_column(Text)
+    issuer_en: Mapped[str] = mapped_column(Text)
+    published: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[int] = mapped_column(Integer)
+    period_end: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    iso3166: Mapped[str | None] = mapped_column(String(10))
+    iso3: Mapped[str | None] = mapped_column(String(3))
+    country: Mapped[str | None] = mapped_column(String(2))
+    note: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
+    # True for regions an upload introduced (named with a code and a name), not the catalog.
+    from_upload: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    short_name_zh: Mapped[str] = mapped_column(String(200))
+    short_name_en: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40))
+    unit_zh: Mapped[str] = mapped_column(String(80))
+    unit_en: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    growth: Mapped[str] = mapped_column(String(10))
+    pillar: Mapped[str] = mapped_column(ForeignKey("pillars.code"))
+    frequency: Mapped[str] = mapped_column(String(20))
+    description_zh: Mapped[str] = mapped_column(Text)
+    description_en: Mapped[str] = mapped_column(Text)
+    measurement_zh: Mapped[str] = mapped_column(Text)
+    measurement_en: Mapped[str] = mapped_column(Text)
+    publisher_zh: Mapped[str] = mapped_column(Text)
+    publisher_en: Mapped[str] = mapped_column(Text)
+    external_codes: Mapped[dict] = mapped_column(JSON, default=dict)
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
+    editions: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Target(Base):
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("indicator_code", "region_code", "plan_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    also_in: Mapped[list] = mapped_column(JSON, default=list)
+    qualifier: Mapped[str] = mapped_column(String(20))
+    tolerance: Mapped[float | None] = mapped_column(Float)
+    tolerance_note: Mapped[str | None] = mapped_column(Text)
+    base_year: Mapped[int | None] = mapped_column(Integer)
+    base_value: Mapped[float | None] = mapped_column(Float)
+    base_source: Mapped[str | None] = mapped_column(Text)
+    base_confidence: Mapped[str | None] = mapped_column(String(10))
+    period_average_start: Mapped[int | None] = mapped_column(Integer)
+    period_average_end: Mapped[int | None] = mapped_column(Integer)
+    wording_zh: Mapped[str] = mapped_column(Text)
+    wording_en: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[str] = mapped_column(String(10))
+    binding: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="target", cascade="all, delete-orphan", order_by="Milestone.year"
+    )
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("target_id", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    text_zh: Mapped[str | None] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[Target] = relationship(back_populates="milestones")
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # seed | upload | revert
+    file_name: Mapped[str | None] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    user: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
+    n_new: Mapped[int] = mapped_column(Integer, default=0)
+    n_revised: Mapped[int] = mapped_column(Integer, default=0)
+    n_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    n_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    reverts_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    reverted_by_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+
+
+class Observation(Base):
+    __tablename__ = "observations"
+    __table_args__ = (
+        UniqueConstraint("indicator_code", "region_code", "year"),
+        {"sqlite_autoincrement": True},  # ids order versions in time: never reuse one
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    flag: Mapped[str | None] = mapped_column(String(40))
+    published_on: Mapped[str | None] = mapped_column(String(10))
+    known_from: Mapped[datetime] = mapped_column(DateTime)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+
+
+class ObservationHistory(Base):
+    __tablename__ = "observation_history"
+    __table_args__ = (Index("ix_observation_history_key", "indicator_code", "region_code", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    observation_id: Mapped[int] = mapped_column(Integer)
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    flag: Mapped[str | None] = mapped_column(String(40))
+    published_on: Mapped[str | None] = mapped_column(String(10))
+    known_from: Mapped[datetime] = mapped_column(DateTime)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    superseded_by_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+OBSERVATION_COLUMNS = [
+    "id", "indicator_code", "region_code", "year", "value", "source", "confidence", "note", "flag",
+    "published_on", "known_from", "batch_id",
+]

@@ -1,0 +1,116 @@
+"""Reading the database into DataFrames. Only SELECTs belong here; writes are in ``store`` and ``seed``.
+
+``observations`` answers both "what is the current value" and "what was known on date D" (``as_of``): a
+version is visible on D when it had been published by D (or, with no recorded publication date, loaded by
+D) and was not retracted by a revert; of the visible versions of a value the one loaded last wins.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, case, literal, select, union_all
+
+from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region
+from indicators.store import as_of_cutoff
+
+OBS = Observation.__table__
+HIST = ObservationHistory.__table__
+
+OBSERVATION_OUTPUT = [
+    "indicator", "region", "year", "value", "unit", "source", "confidence", "note", "flag",
+    "published_on", "batch", "version", "status",
+]
+
+
+def _version_columns(table, id_column):
+    return [
+        id_column.label("version"), table.c.indicator_code, table.c.region_code, table.c.year,
+        table.c.value, table.c.source, table.c.confidence, table.c.note, table.c.flag,
+        table.c.published_on, table.c.known_from, table.c.batch_id,
+    ]
+
+
+def observations(
+    engine: Engine,
+    *,
+    indicator: str | list[str] | None = None,
+    region: str | list[str] | None = None,
+    as_of: date | None = None,
+    history: bool = False,
+) -> pd.DataFrame:
+    """Observations with their unit, source, confidence and batch, sorted by indicator, region, year.
+
+    ``history=True`` returns every version (current, superseded and retracted) with a ``status`` column
+    instead of one value per key.
+    """
+    current = select(*_version_columns(OBS, OBS.c.id), literal("current").label("status"))
+    older = select(
+        *_version_columns(HIST, HIST.c.observation_id),
+        case((HIST.c.retracted, literal("retracted")), else_=literal("superseded")).label("status"),
+    )
+    if not history or as_of is not None:
+        older = older.where(HIST.c.retracted.is_(False))
+    if indicator is not None:
+        codes = [indicator] if isinstance(indicator, str) else list(indicator)
+        current = current.where(OBS.c.indicator_code.in_(codes))
+        older = older.where(HIST.c.indicator_code.in_(codes))
+    if region is not None:
+        regs = [region] if isinstance(region, str) else list(region)
+        current = current.where(OBS.c.region_code.in_(regs))
+        older = older.where(HIST.c.region_code.in_(regs))
+
+    if as_of is not None:
+        cut = as_of_cutoff(as_of)
+        frame = _read(engine, union_all(current.where(OBS.c.known_from <= cut), older.where(HIST.c.known_from <= cut)))
+        frame = frame.sort_values("version").drop_duplicates(["indicator_code", "region_code", "year"], keep="last")
+        frame["status"] = "current"
+    elif history:
+        frame = _read(engine, union_all(current, older))
+    else:
+        frame = _read(engine, current)
+    return _decorate(engine, frame)
+
+
+def _read(engine: Engine, statement) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(statement)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _decorate(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename to the public column names, add the unit, and sort."""
+    units = _read(engine, select(Indicator.code.label("indicator_code"), Indicator.unit_en.label("unit")))
+    frame = frame.merge(units, on="indicator_code", how="left")
+    frame = frame.rename(
+        columns={"indicator_code": "indicator", "region_code": "region", "batch_id": "batch"}, errors="raise"
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=OBSERVATION_OUTPUT + ["known_from"])
+    frame["year"] = frame["year"].astype("int64")
+    frame["value"] = frame["value"].astype("float64")
+    frame = frame.sort_values(["indicator", "region", "year", "version"], kind="stable").reset_index(drop=True)
+    return frame[OBSERVATION_OUTPUT + ["known_from"]]
+
+
+def batches(engine: Engine) -> pd.DataFrame:
+    frame = _read(engine, select(Batch.__table__).order_by(Batch.id))
+    return frame
+
+
+def indicators(engine: Engine) -> pd.DataFrame:
+    return _read(engine, select(Indicator.__table__).order_by(Indicator.position))
+
+
+def regions(engine: Engine) -> pd.DataFrame:
+    return _read(engine, select(Region.__table__).order_by(Region.code))
+
+
+def table_dump(engine: Engine, table_name: str) -> list[tuple]:
+    """Every row of a table in primary-key order, for exact before/after comparisons."""
+    from indicators.models import Base
+
+    table = Base.metadata.tables[table_name]
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns)).all()]

@@ -1,0 +1,202 @@
+"""``init``: bring a database to the current schema, catalog and shipped data, changing only what differs.
+
+What belongs here: writing the catalog tables from a :class:`~indicators.catalog.Catalog`, and loading the
+shipped observation files (``data/observations/*.csv``, in name order, one batch each). Running it twice
+changes nothing the second time and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from indicators import db, settings
+from indicators.catalog import Catalog, load_catalog
+from indicators.models import Indicator, Milestone, Pillar, Plan, Region, Target
+from indicators.store import KEY, PAYLOAD, apply_batch, file_checksum, find_loaded_batch
+
+SEED_USER = "init"
+SHIPPED_COLUMNS = {
+    "indicator": "indicator_code", "region": "region_code", "year": "year", "value": "value", "unit": "unit",
+    "source": "source", "confidence": "confidence", "note": "note", "published_on": "published_on",
+}
+
+
+@dataclass
+class InitReport:
+    schema_before: str | None = None
+    schema_after: str | None = None
+    catalog_changes: dict[str, int] = field(default_factory=dict)
+    files: list[tuple[str, str, int | None, dict]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return (
+            self.schema_before != self.schema_after
+            or any(self.catalog_changes.values())
+            or any(status == "loaded" for _, status, _, _ in self.files)
+        )
+
+
+def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
+    """The catalog as rows of the catalog tables (targets keyed naturally, milestones nested)."""
+    pillars = [
+        {"code": p.code, "position": n, "name_zh": p.name.zh, "name_en": p.name.en,
+         "description_zh": p.description.zh, "description_en": p.description.en}
+        for n, p in enumerate(catalog.programme.pillars)
+    ]
+    plans = [
+        {"id": p.id, "name_zh": p.name.zh, "name_en": p.name.en, "issuer_zh": p.issuer.zh,
+         "issuer_en": p.issuer.en, "published": p.published, "period_start": p.period[0],
+         "period_end": p.period[1], "source": p.source, "note": p.note}
+        for p in catalog.programme.plans
+    ]
+    regions = [
+        {"code": r.code, "name_zh": r.name.zh, "name_en": r.name.en, "kind": r.kind, "iso3166": r.iso3166,
+         "iso3": r.iso3, "country": r.country, "note": r.note, "aliases": list(r.aliases), "from_upload": False}
+        for r in catalog.regions.values()
+    ]
+    indicators, targets = [], []
+    for n, ind in enumerate(sorted(catalog.indicators.values(), key=_indicator_order(catalog))):
+        unit = catalog.units[ind.unit]
+        indicators.append({
+            "code": ind.code, "position": n, "name_zh": ind.name.zh, "name_en": ind.name.en,
+            "short_name_zh": ind.short_name.zh, "short_name_en": ind.short_name.en, "unit": ind.unit,
+            "unit_zh": unit.name.zh, "unit_en": unit.name.en, "kind": ind.kind, "direction": ind.direction,
+            "growth": ind.growth_model, "pillar": ind.pillar, "frequency": ind.frequency,
+            "description_zh": ind.description.zh, "description_en": ind.description.en,
+            "measurement_zh": ind.measurement.zh, "measurement_en": ind.measurement.en,
+            "publisher_zh": ind.publisher.zh, "publisher_en": ind.publisher.en,
+            "external_codes": dict(ind.external_codes), "aliases": list(ind.aliases),
+            "editions": [e.model_dump() for e in ind.editions],
+        })
+        for t in ind.targets:
+            targets.append({
+                "indicator_code": ind.code, "region_code": t.region, "plan_id": t.plan,
+                "also_in": list(t.also_in), "qualifier": t.qualifier, "tolerance": t.tolerance,
+                "tolerance_note": t.tolerance_note,
+                "base_year": t.base.year if t.base else None, "base_value": t.base.value if t.base else None,
+                "base_source": t.base.source if t.base else None,
+                "base_confidence": t.base.confidence if t.base else None,
+                "period_average_start": t.period_average[0] if t.period_average else None,
+                "period_average_end": t.period_average[1] if t.period_average else None,
+                "wording_zh": t.wording.zh, "wording_en": t.wording.en, "quote": t.quote, "source": t.source,
+                "confidence": t.confidence, "binding": t.binding, "evidence": list(t.evidence),
+                "milestones": [
+                    {"year": m.year, "value": m.value, "text_zh": m.text.zh if m.text else None,
+                     "text_en": m.text.en if m.text else None}
+                    for m in t.milestones
+                ],
+            })
+    return {"pillars": pillars, "plans": plans, "regions": regions, "indicators": indicators, "targets": targets}
+
+
+def _indicator_order(catalog: Catalog):
+    pillar_pos = {p.code: n for n, p in enumerate(catalog.programme.pillars)}
+    return lambda ind: (pillar_pos[ind.pillar], not ind.targets, ind.code)
+
+
+def sync_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
+    """Make the catalog tables equal to the catalog; return the number of rows changed per table."""
+    rows = catalog_rows(catalog)
+    changes = {}
+    for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Indicator, "code")):
+        table = model.__table__
+        wanted = {r[key]: r for r in rows[table.name]}
+        existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
+        if table.name == "regions":  # regions created by uploads are not the catalog's to remove
+            existing = {k: v for k, v in existing.items() if not v["from_upload"] or k in wanted}
+        changes[table.name] = _apply_rows(conn, table, key, wanted, existing)
+    changes["targets"] = _sync_targets(conn, rows["targets"])
+    return changes
+
+
+def _apply_rows(conn: Connection, table, key: str, wanted: dict, existing: dict) -> int:
+    n = 0
+    for k, row in wanted.items():
+        if k not in existing:
+            conn.execute(insert(table).values(**row))
+            n += 1
+        elif any(existing[k].get(c) != v for c, v in row.items()):
+            conn.execute(update(table).where(table.c[key] == k).values(**row))
+            n += 1
+    stale = [k for k in existing if k not in wanted]
+    if stale:
+        conn.execute(delete(table).where(table.c[key].in_(stale)))
+    return n + len(stale)
+
+
+def _sync_targets(conn: Connection, targets: list[dict]) -> int:
+    ttab, mtab = Target.__table__, Milestone.__table__
+    natural = ("indicator_code", "region_code", "plan_id")
+    existing = {tuple(r[c] for c in natural): dict(r) for r in conn.execute(select(ttab)).mappings()}
+    stones: dict[int, list[dict]] = {}
+    for r in conn.execute(select(mtab).order_by(mtab.c.year)).mappings():
+        stones.setdefault(r["target_id"], []).append({c: r[c] for c in ("year", "value", "text_zh", "text_en")})
+    n = 0
+    seen = set()
+    for t in targets:
+        t = dict(t)
+        milestones = t.pop("milestones")
+        key = tuple(t[c] for c in natural)
+        seen.add(key)
+        old = existing.get(key)
+        if old is None:
+            target_id = conn.execute(insert(ttab).values(**t)).inserted_primary_key[0]
+        elif any(old.get(c) != v for c, v in t.items()) or stones.get(old["id"], []) != milestones:
+            target_id = old["id"]
+            conn.execute(update(ttab).where(ttab.c.id == target_id).values(**t))
+            conn.execute(delete(mtab).where(mtab.c.target_id == target_id))
+        else:
+            continue
+        if milestones:
+            conn.execute(insert(mtab), [{"target_id": target_id, **m} for m in milestones])
+        n += 1
+    for key, old in existing.items():
+        if key not in seen:
+            conn.execute(delete(mtab).where(mtab.c.target_id == old["id"]))
+            conn.execute(delete(ttab).where(ttab.c.id == old["id"]))
+            n += 1
+    return n
+
+
+def read_shipped_file(path: Path, catalog: Catalog) -> pd.DataFrame:
+    """Read one of the project's own observation files (already in catalog codes and units)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    frame = frame.rename(columns=SHIPPED_COLUMNS, errors="raise")
+    unknown = sorted(set(frame["indicator_code"]) - set(catalog.indicators))
+    if unknown:
+        raise ValueError(f"{path.name}: indicators not in the catalog: {', '.join(unknown)}")
+    frame["year"] = frame["year"].astype("int64")
+    frame["value"] = frame["value"].astype("float64")
+    frame["flag"] = ""
+    for col in ("note", "flag", "published_on"):
+        frame[col] = frame[col].replace("", None)
+    return frame[KEY + PAYLOAD]
+
+
+def run_init(engine: Engine, catalog: Catalog | None = None, data_dir: Path | None = None) -> InitReport:
+    """Migrate, sync the catalog and load any shipped file not loaded yet. Each step is one transaction."""
+    catalog = catalog or load_catalog(settings.catalog_dir())
+    data_dir = data_dir or settings.shipped_data_dir()
+    report = InitReport()
+    report.schema_before, report.schema_after = db.migrate(engine)
+    with engine.begin() as conn:
+        report.catalog_changes = sync_catalog(conn, catalog)
+    for path in sorted(data_dir.glob("*.csv")):
+        content = path.read_bytes()
+        checksum = file_checksum(content)
+        with engine.begin() as conn:
+            loaded = find_loaded_batch(conn, checksum)
+            if loaded is not None:
+                report.files.append((path.name, "unchanged", loaded, {}))
+                continue
+            frame = read_shipped_file(path, catalog)
+            result = apply_batch(conn, frame, kind="seed", user=SEED_USER, file_name=path.name, checksum=checksum,
+                                 note="shipped reference data")
+            report.files.append((path.name, "loaded", result.batch_id,
+                                 {"new": result.n_new, "revised": result.n_revised, "unchanged": result.n_unchanged}))
+    return report

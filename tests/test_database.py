@@ -1,0 +1,134 @@
+"""The database on SQLite and PostgreSQL: migrations, idempotent init, history, as-of and revert."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+from sqlalchemy import inspect
+
+from indicators import db, queries
+from indicators.seed import run_init
+from indicators.store import KEY, PAYLOAD, RevertRefused, apply_batch, revert_batch
+
+from .conftest import SHIPPED_DIR
+
+
+def test_migration_from_empty_creates_every_table(engine):
+    assert db.schema_revision(engine) is None
+    before, after = db.migrate(engine)
+    assert (before, after) == (None, db.head_revision(engine))
+    tables = set(inspect(engine).get_table_names())
+    assert {"indicators", "regions", "targets", "milestones", "plans", "pillars", "observations",
+            "observation_history", "batches", "alembic_version"} <= tables
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_init_loads_catalog_and_data_and_is_idempotent(engine, catalog):
+    first = run_init(engine, catalog, SHIPPED_DIR)
+    assert first.changed
+    assert first.catalog_changes["indicators"] == len(catalog.indicators)
+    dump = {t: queries.table_dump(engine, t) for t in ("observations", "observation_history", "batches",
+                                                        "targets", "milestones", "indicators", "regions")}
+    second = run_init(engine, catalog, SHIPPED_DIR)
+    assert not second.changed
+    assert [status for _, status, _, _ in second.files] == ["unchanged", "unchanged"]
+    assert {t: queries.table_dump(engine, t) for t in dump} == dump
+
+
+def test_shipped_data_keeps_source_and_confidence(seeded_engine):
+    frame = queries.observations(seeded_engine)
+    assert len(frame) == 252  # 253 reference rows; the 2016 R&D share is one value with two vintages
+    assert frame["source"].str.len().min() > 0
+    assert set(frame["confidence"]) == {"high", "medium", "low"}
+
+
+def test_2016_rd_share_has_two_vintages(seeded_engine):
+    current = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing")
+    assert current.set_index("year").loc[2016, "value"] == 5.78
+    early = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", as_of=date(2018, 1, 1))
+    assert early.set_index("year").loc[2016, ["value", "published_on"]].tolist() == [5.94, "2017-11-21"]
+    before = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", as_of=date(2017, 11, 20))
+    assert 2016 not in set(before["year"])
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    vintages = history[history["year"] == 2016][["value", "status"]].values.tolist()
+    assert vintages == [[5.94, "superseded"], [5.78, "current"]]
+
+
+def _frame(rows: str) -> pd.DataFrame:
+    from io import StringIO
+
+    frame = pd.read_csv(StringIO(rows), dtype={"published_on": str, "note": str, "flag": str})
+    for col in ("note", "flag", "published_on"):
+        if col not in frame:
+            frame[col] = None
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame[KEY + PAYLOAD]
+
+
+def test_revision_keeps_predecessor_and_revert_restores_exactly(seeded_engine):
+    before = queries.table_dump(seeded_engine, "observations")
+    update = _frame(
+        "indicator_code,region_code,year,value,source,confidence,published_on\n"
+        "RD_GDP_RATIO,beijing,2024,6.6,revised bulletin,high,2026-09-30\n"
+        "RD_GDP_RATIO,beijing,2025,6.5,new bulletin,high,2026-09-30\n"
+        "RD_GDP_RATIO,beijing,2023,6.73,智研 on NBS 2023 communique http://www.szxuejia.com/top/1199108.html ; "
+        "China.org.cn 2025-01-06 (PKU Beijing Development Institute report) "
+        "http://www.shenbo75.com/business/2025-01/06/content_117648245.htm,medium,2025-01-06\n"
+    )
+    with seeded_engine.begin() as conn:
+        result = apply_batch(conn, update, kind="upload", user="tester", file_name="u.csv", checksum="x")
+    assert (result.n_new, result.n_revised, result.n_unchanged) == (1, 1, 1)
+    revised = result.diff.set_index("year").loc[2024]
+    assert (revised["status"], revised["old_value"], revised["value"]) == ("revised", 6.58, 6.6)
+
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    assert history[history["year"] == 2024][["value", "status"]].values.tolist() == [
+        [6.58, "superseded"], [6.6, "current"]]
+    assert queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing",
+                                as_of=date(2026, 1, 1)).set_index("year").loc[2024, "value"] == 6.58
+
+    with seeded_engine.begin() as conn:
+        revert = revert_batch(conn, result.batch_id, user="tester")
+    assert revert.n_revised == 1
+    assert queries.table_dump(seeded_engine, "observations") == before
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    assert history[history["year"] == 2025]["status"].tolist() == ["retracted"]
+    batches = queries.batches(seeded_engine).set_index("id")
+    assert batches.loc[result.batch_id, "reverted_by_batch_id"] == revert.batch_id
+    assert batches.loc[revert.batch_id, "kind"] == "revert"
+
+
+def test_revert_refuses_when_a_later_batch_revised_the_values(seeded_engine):
+    one = _frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.5,a,high\n")
+    two = _frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.6,b,high\n")
+    with seeded_engine.begin() as conn:
+        first = apply_batch(conn, one, kind="upload", user="t")
+        second = apply_batch(conn, two, kind="upload", user="t")
+    with pytest.raises(RevertRefused, match=f"revised later by batch\\(es\\) {second.batch_id}"):
+        with seeded_engine.begin() as conn:
+            revert_batch(conn, first.batch_id, user="t")
+    with seeded_engine.begin() as conn:
+        revert_batch(conn, second.batch_id, user="t")
+        revert_batch(conn, first.batch_id, user="t")
+    assert 2025 not in set(queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing")["year"])
+    with pytest.raises(RevertRefused, match="already reverted"):
+        with seeded_engine.begin() as conn:
+            revert_batch(conn, first.batch_id, user="t")
+
+
+def test_failed_batch_leaves_the_database_unchanged(seeded_engine):
+    before = {t: queries.table_dump(seeded_engine, t) for t in ("observations", "observation_history", "batches")}
+    bad = _frame("indicator_code,region_code,year,value,source,confidence\n"
+                 "RD_GDP_RATIO,beijing,2024,7.0,a,high\nNOT_AN_INDICATOR,beijing,2024,1,a,high\n")
+    with pytest.raises(Exception):  # noqa: B017 - the foreign key violation differs by driver
+        with seeded_engine.begin() as conn:
+            apply_batch(conn, bad, kind="upload", user="t")
+    assert {t: queries.table_dump(seeded_engine, t) for t in before} == before

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages the project needs, only those missing: Python's venv, PostgreSQL 15 server
+# binaries (tests), Chromium and its driver (PNG export, browser tests) and Noto CJK fonts (Chinese text).
+set -euo pipefail
+packages=(python3-venv postgresql-15 chromium chromium-driver fonts-noto-cjk)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "Installing system packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+  echo "Need root to install: ${missing[*]} (apt-get install -y --no-install-recommends ${missing[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
