@@ -100,6 +100,7 @@ class Programme(_Strict):
     id: str
     name: Text
     home_region: str
+    headline_indicator: str | None = None  # opened first on the trend page
     pillars: list[Pillar] = Field(min_length=1)
     plans: list[Plan] = Field(min_length=1)
     methods: Methods = Methods()
@@ -263,6 +264,12 @@ class Catalog:
         """The region code for a code, name, ISO code or alias in either language."""
         return self._region_aliases.get(normalise_name(name))
 
+    def ordered_indicators(self) -> list[Indicator]:
+        """Pillar order, then indicators with a target before context indicators, then by code."""
+        pillar_pos = {p.code: n for n, p in enumerate(self.programme.pillars)}
+        return sorted(self.indicators.values(),
+                      key=lambda i: (pillar_pos[i.pillar], not any(t.qualifier != "none" for t in i.targets), i.code))
+
     def targets(self) -> list[tuple[Indicator, Target]]:
         return [(ind, t) for ind in self.indicators.values() for t in ind.targets]
 
@@ -346,6 +353,8 @@ def _parse_list(model, path: Path, key: str, problems: list[str]) -> list:
 
 def _check_references(cat: Catalog, problems: list[str]) -> None:
     """Cross-file checks: every code an entry names must exist, and aliases must not be ambiguous."""
+    if cat.programme.headline_indicator and cat.programme.headline_indicator not in cat.indicators:
+        problems.append(f"catalog.yaml › headline_indicator: unknown indicator '{cat.programme.headline_indicator}'")
     if cat.programme.home_region not in cat.regions:
         problems.append(f"catalog.yaml › home_region: unknown region '{cat.programme.home_region}'")
     for ind in cat.indicators.values():

@@ -60,7 +60,7 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
         for r in catalog.regions.values()
     ]
     indicators, targets = [], []
-    for n, ind in enumerate(sorted(catalog.indicators.values(), key=_indicator_order(catalog))):
+    for n, ind in enumerate(catalog.ordered_indicators()):
         unit = catalog.units[ind.unit]
         indicators.append({
             "code": ind.code, "position": n, "name_zh": ind.name.zh, "name_en": ind.name.en,
@@ -92,11 +92,6 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
                 ],
             })
     return {"pillars": pillars, "plans": plans, "regions": regions, "indicators": indicators, "targets": targets}
-
-
-def _indicator_order(catalog: Catalog):
-    pillar_pos = {p.code: n for n, p in enumerate(catalog.programme.pillars)}
-    return lambda ind: (pillar_pos[ind.pillar], not ind.targets, ind.code)
 
 
 def sync_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:

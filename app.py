@@ -1,0 +1,85 @@
+"""The Dash shell: the app object, the navigation built from the page registry, and ``server``.
+
+Pages live in ``dashboards/`` (one file per page; helpers start with ``_``). Nothing else belongs here.
+Run it with ``innovation-monitor serve`` (waitress) or ``innovation-monitor serve --debug``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, dcc, html
+
+from dashboards._common import lang_from_search, nav_href
+from indicators.i18n import t
+
+HERE = Path(__file__).resolve().parent
+
+app = dash.Dash(
+    __name__,
+    use_pages=True,
+    pages_folder=str(HERE / "dashboards"),
+    assets_folder=str(HERE / "assets"),  # Bootstrap is vendored there: the app works without internet
+    suppress_callback_exceptions=True,
+    title="创新监测 Innovation monitor",
+    update_title=None,
+    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+)
+server = app.server
+
+app.layout = html.Div(
+    [
+        html.Div(id="navbar"),
+        dbc.Container(dash.page_container, fluid="lg", className="pt-3 pb-5", id="page"),
+    ]
+)
+
+
+@app.callback(Output("navbar", "children"), Input("_pages_location", "pathname"),
+              Input("_pages_location", "search"))
+def navbar(pathname: str | None, search: str | None):
+    """The navigation in the page's language, built from the registry (pages with an 'order')."""
+    lang = lang_from_search(search)
+    pages = sorted((p for p in dash.page_registry.values() if p.get("order") is not None), key=lambda p: p["order"])
+    links = [
+        dbc.NavItem(dbc.NavLink(t(p["nav_key"], lang), href=nav_href(p["path"], lang),
+                                active=pathname == p["path"], id=f"nav-{p['module'].split('.')[-1]}"))
+        for p in pages
+    ]
+    switch = html.Button(t("lang.switch", lang), id="lang-switch", className="btn btn-outline-light btn-sm ms-lg-3",
+                         **{"data-lang": "en" if lang == "zh" else "zh"})
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand(t("app.title", lang), href=nav_href("/", lang), className="fw-semibold"),
+            dbc.NavbarToggler(id="nav-toggle"),
+            dbc.Collapse(dbc.Nav([*links, dbc.NavItem(switch)], navbar=True, className="ms-auto align-items-lg-center"),
+                         id="nav-collapse", navbar=True),
+        ], fluid="lg"),
+        color="#123b63", dark=True, className="mb-2",
+    )
+
+
+app.clientside_callback(
+    "function(n, open) { return n ? !open : open; }",
+    Output("nav-collapse", "is_open"), Input("nav-toggle", "n_clicks"), dash.State("nav-collapse", "is_open"),
+    prevent_initial_call=True,
+)
+
+# The language switch remembers the choice and reloads the same view (URL state kept) in the other language.
+app.clientside_callback(
+    """function(n) {
+        if (!n) { return window.dash_clientside.no_update; }
+        const target = document.getElementById('lang-switch').dataset.lang;
+        try { window.localStorage.setItem('im-lang', target); } catch (e) {}
+        const url = new URL(window.location.href);
+        url.searchParams.set('lang', target);
+        window.location.assign(url.toString());
+        return window.dash_clientside.no_update;
+    }""",
+    Output("lang-switch", "title"), Input("lang-switch", "n_clicks"), prevent_initial_call=True,
+)
+
+if __name__ == "__main__":
+    app.run(debug=True)

@@ -1,0 +1,89 @@
+"""Helpers the pages share (not a page: Dash Pages skips files starting with ``_``).
+
+What belongs here: reading the language and view state from the query string, the data snapshot the
+pages read, the status badge, empty states, and the clientside callback that writes a page's state back
+into the URL so a copied link reproduces the view.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+from dash import Input, Output, clientside_callback, dcc, html
+
+from indicators import snapshot as snapshots
+from indicators.figures import status_style
+from indicators.i18n import normalise_lang, t
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "toImageButtonOptions": {"format": "png", "scale": 2}}
+STATIC_GRAPH = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+
+
+def lang_from_search(search: str | None) -> str:
+    values = parse_qs((search or "").lstrip("?")).get("lang", [None])
+    return normalise_lang(values[0])
+
+
+def nav_href(path: str, lang: str, **params) -> str:
+    query = {"lang": lang, **{k: v for k, v in params.items() if v not in (None, "", [])}}
+    return f"{path}?{urlencode(query, doseq=True)}"
+
+
+def split_param(value: str | list | None) -> list[str]:
+    """A list from a query parameter written as 'a,b' (or given twice)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        value = ",".join(value)
+    return [v for v in value.split(",") if v]
+
+
+def current() -> snapshots.Snapshot:
+    return snapshots.snapshot()
+
+
+def status_label(status: str, lang: str) -> str:
+    from indicators.progress import STATUS_LABELS
+
+    labels = STATUS_LABELS.get(status)
+    return labels[lang] if labels else status
+
+
+def status_badge(status: str, lang: str, **kwargs) -> html.Span:
+    colour, icon, text_colour = status_style(status)
+    return html.Span(f"{icon} {status_label(status, lang)}", className="im-badge",
+                     style={"background": colour, "color": text_colour}, **kwargs)
+
+
+def empty_state(message: str, *, link: str | None = None, link_text: str | None = None) -> html.Div:
+    children = [html.P(message, className="mb-0")]
+    if link:
+        children.append(dcc.Link(link_text or link, href=link))
+    return html.Div(children, className="im-empty")
+
+
+def page_header(title: str, subtitle: str | None = None) -> html.Div:
+    return html.Div([html.H1(title, className="h3 mb-1"),
+                     html.P(subtitle, className="text-muted mb-3") if subtitle else None])
+
+
+def sync_url(page: str, params: list[tuple[str, str, str]]) -> None:
+    """Write the page's controls into the address bar (history.replaceState: no reload, no re-render).
+
+    ``params``: (query name, component id, property). Lists become 'a,b'. The language stays as it is.
+    """
+    names = [p[0] for p in params]
+    js = """function() {
+        const names = %s;
+        const url = new URL(window.location.href);
+        for (let i = 0; i < names.length; i++) {
+            let v = arguments[i];
+            if (Array.isArray(v)) { v = v.join(','); }
+            if (v === null || v === undefined || v === '' || v === false) { url.searchParams.delete(names[i]); }
+            else { url.searchParams.set(names[i], v === true ? '1' : String(v)); }
+        }
+        window.history.replaceState(window.history.state, '', url.toString());
+        return url.search;
+    }""" % names
+    clientside_callback(js, Output(f"{page}-url", "data"), *[Input(cid, prop) for _, cid, prop in params])

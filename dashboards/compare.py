@@ -1,0 +1,94 @@
+"""Compare page: the home region against peers, in the global rankings and in the statistics.
+
+For a ranking (GIHI, Nature Index science cities, startup ecosystems) a bump chart of rank over time and the
+latest ranks; for a statistic, the series of the home region, the national average and other provinces
+or cities, and the latest-year bars. Indicator and regions live in the URL.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboards._common import GRAPH_CONFIG, current, empty_state, page_header, split_param, sync_url
+from indicators import figures
+from indicators.i18n import normalise_lang, t
+
+dash.register_page(__name__, path="/compare", order=3, nav_key="nav.compare", title="对标比较 Compare")
+
+PAGE = "compare"
+
+
+def comparable(snap) -> list[str]:
+    """Indicators with data for at least two regions, rankings first."""
+    counts = snap.observations.groupby("indicator")["region"].nunique()
+    codes = [c for c in snap.catalog.indicators if counts.get(c, 0) >= 2]
+    return sorted(codes, key=lambda c: (snap.catalog.indicators[c].kind != "rank", list(snap.catalog.indicators).index(c)))
+
+
+def layout(indicator: str | None = None, regions: str | None = None, lang: str | None = None, **_):
+    lang = normalise_lang(lang)
+    snap = current()
+    codes = comparable(snap)
+    if indicator not in codes:
+        indicator = codes[0] if codes else None
+    options = [{"label": snap.catalog.indicators[c].short_name.get(lang), "value": c} for c in codes]
+    return html.Div([
+        dcc.Store(id=f"{PAGE}-lang", data=lang),
+        dcc.Store(id=f"{PAGE}-url"),
+        page_header(t("compare.title", lang)),
+        dbc.Row([
+            dbc.Col([dbc.Label(t("common.indicator", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
+            dbc.Col([dbc.Label(t("common.regions", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-regions", multi=True, value=split_param(regions),
+                                  options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
+        ], className="g-3 mb-3"),
+        dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
+    ])
+
+
+def _region_options(snap, indicator: str, lang: str) -> list[dict]:
+    return [{"label": snap.region_name(c, lang), "value": c} for c in snap.regions_with_data(indicator)]
+
+
+@callback(Output(f"{PAGE}-regions", "options"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"))
+def region_options(indicator: str, lang: str):
+    return _region_options(current(), indicator, lang)
+
+
+@callback(Output(f"{PAGE}-body", "children"), Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-regions", "value"),
+          State(f"{PAGE}-lang", "data"))
+def update(indicator: str | None, regions: list[str] | None, lang: str):
+    return render(current(), indicator, regions or [], normalise_lang(lang))
+
+
+def render(snap, indicator: str | None, regions: list[str], lang: str):
+    if indicator is None:
+        return empty_state(t("empty.no_rows", lang))
+    catalog = snap.catalog
+    ind = catalog.indicators[indicator]
+    home = catalog.programme.home_region
+    series = snap.series(indicator, regions or None)
+    if series.empty:
+        return empty_state(t("empty.no_data", lang))
+    names = {c: snap.region_name(c, lang) for c in series["region"].unique()}
+    unit = catalog.units[ind.unit]
+    latest = series.sort_values("year").groupby("region").tail(1)
+    rank = ind.kind == "rank"
+    editions = [{"year": e.year, "label": e.note.get(lang)} for e in ind.editions] if rank else []
+    if rank:
+        over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
+                                 title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
+        latest = latest[latest["year"] == latest["year"].max()]
+    else:
+        over_time = figures.trend(series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit,
+                                  unit_name=unit.name.get(lang), region_names=names, home_region=home)
+    bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
+                               unit_name=unit.name.get(lang), rank=rank, title=t("compare.latest", lang))
+    return [dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
+            dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG)]
+
+
+sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value")])

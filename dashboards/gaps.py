@@ -1,0 +1,107 @@
+"""Target-gap page: every quantified target side by side, sorted by how far behind, with pace.
+
+Filters (pillar, milestone) live in the URL. The table beneath gives the numbers behind each bar.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboards._common import GRAPH_CONFIG, current, empty_state, nav_href, page_header, status_badge, sync_url
+from indicators import figures
+from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
+
+dash.register_page(__name__, path="/gaps", order=2, nav_key="nav.gaps", title="目标差距 Target gaps")
+
+PAGE = "gaps"
+QUANTIFIED = ("about", "at_least", "exceed", "at_most", "top_n")
+
+
+def layout(pillar: str | None = None, milestone: str | None = None, lang: str | None = None, **_):
+    lang = normalise_lang(lang)
+    snap = current()
+    catalog = snap.catalog
+    rows = _quantified(snap)
+    years = sorted({int(y) for y in rows["milestone_year"].dropna()})
+    pillars = [{"label": t("common.all", lang), "value": "all"}] + [
+        {"label": p.name.get(lang), "value": p.code} for p in catalog.programme.pillars
+        if p.code in set(rows["pillar"])]
+    chosen_year = int(milestone) if milestone and milestone.isdigit() and int(milestone) in years else (
+        2025 if 2025 in years else (years[0] if years else None))
+    return html.Div([
+        dcc.Store(id=f"{PAGE}-lang", data=lang),
+        dcc.Store(id=f"{PAGE}-url"),
+        page_header(t("gaps.title", lang)),
+        dbc.Row([
+            dbc.Col([dbc.Label(t("common.pillar", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-pillar", options=pillars,
+                                  value=pillar if pillar in {p["value"] for p in pillars} else "all", clearable=False)], md=5),
+            dbc.Col([dbc.Label(t("common.milestone", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-milestone", options=[{"label": str(y), "value": y} for y in years],
+                                  value=chosen_year, clearable=False)], md=3),
+        ], className="g-3 mb-3"),
+        dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
+    ])
+
+
+def _quantified(snap) -> pd.DataFrame:
+    a = snap.assessment
+    home = snap.catalog.programme.home_region
+    return a[(a["region"] == home) & a["qualifier"].isin(QUANTIFIED)]
+
+
+@callback(Output(f"{PAGE}-body", "children"), Input(f"{PAGE}-pillar", "value"), Input(f"{PAGE}-milestone", "value"),
+          State(f"{PAGE}-lang", "data"))
+def update(pillar: str, milestone: int | None, lang: str):
+    return render(current(), pillar, milestone, normalise_lang(lang))
+
+
+def render(snap, pillar: str | None, milestone: int | None, lang: str):
+    catalog = snap.catalog
+    rows = _quantified(snap)
+    if pillar and pillar != "all":
+        rows = rows[rows["pillar"] == pillar]
+    if milestone is not None:
+        rows = rows[rows["milestone_year"] == milestone]
+    if rows.empty:
+        return empty_state(t("empty.no_rows", lang))
+    labels = {c: catalog.indicators[c].short_name.get(lang) for c in rows["indicator"]}
+    progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, title=t("gaps.progress", lang))
+    paced = rows[rows["actual_rate"].notna() & rows["required_rate"].notna() & (rows["growth"] == "compound")]
+    children = [dcc.Graph(id=f"{PAGE}-progress", figure=progress_fig, config=GRAPH_CONFIG)]
+    if len(paced):
+        children.append(dcc.Graph(id=f"{PAGE}-pace", config=GRAPH_CONFIG,
+                                  figure=figures.pace_bars(paced, lang=lang, labels=labels, title=t("gaps.pace", lang))))
+    children.append(_table(rows.sort_values("progress_share", na_position="first"), snap, lang))
+    return children
+
+
+def _table(rows: pd.DataFrame, snap, lang: str):
+    catalog = snap.catalog
+    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in (
+        "common.indicator", "common.baseline", "common.latest", "common.target", "common.gap", "common.status")]))
+    body = []
+    for r in rows.itertuples(index=False):
+        ind = catalog.indicators[r.indicator]
+        unit = catalog.units[ind.unit].name.get(lang)
+        target = next((tg for tg in ind.targets if tg.plan == r.plan), None)
+
+        def val(v, ind=ind, unit=unit):
+            return fmt_value(v, ind.unit, unit, lang) if pd.notna(v) else "–"
+
+        body.append(html.Tr([
+            html.Td(dcc.Link(ind.short_name.get(lang), href=nav_href("/trend", lang, indicator=ind.code))),
+            html.Td(f"{val(r.baseline_value)} ({int(r.baseline_year)})" if pd.notna(r.baseline_year) else "–"),
+            html.Td(f"{val(r.latest_value)} ({int(r.latest_year)})" if pd.notna(r.latest_year) else "–"),
+            html.Td(f"{target.wording.get(lang) if target else val(r.target)} ({int(r.milestone_year)})"),
+            html.Td(fmt_gap(r.gap, ind.unit, unit, lang) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
+                                                           if pd.notna(r.progress_share) else "")),
+            html.Td(status_badge(r.status, lang)),
+        ]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white")
+
+
+sync_url(PAGE, [("pillar", f"{PAGE}-pillar", "value"), ("milestone", f"{PAGE}-milestone", "value")])

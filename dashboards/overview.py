@@ -1,0 +1,153 @@
+"""Overview (home page): the plan at a glance, indicators grouped by pillar with status, gap and sparkline.
+
+Rendered entirely by ``layout`` from the query string (lang) and the cached snapshot: no callbacks, so the
+page is one server round trip. Each card links to the indicator's trend page.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from dashboards._common import STATIC_GRAPH, current, nav_href, page_header, status_badge
+from indicators import figures
+from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
+
+dash.register_page(__name__, path="/", order=0, nav_key="nav.overview", title="总览 Overview")
+
+HEADLINE_YEAR = 2025
+
+
+def layout(lang: str | None = None, **_):
+    lang = normalise_lang(lang)
+    snap = current()
+    catalog = snap.catalog
+    home = catalog.programme.home_region
+    assessment = snap.assessment
+    home_rows = assessment[assessment["region"] == home]
+    sections = [_freshness(snap, lang)]
+    for pillar in catalog.programme.pillars:
+        codes = [i.code for i in catalog.ordered_indicators() if i.pillar == pillar.code]
+        if not codes:
+            continue
+        cards = [dbc.Col(_card(snap, catalog.indicators[c], home_rows, lang), xs=12, sm=6, lg=4, xl=3, className="mb-3")
+                 for c in codes]
+        counts = _counts(home_rows[home_rows["indicator"].isin(codes)], lang)
+        sections.append(html.Section([
+            html.Div([html.H2(pillar.name.get(lang), className="me-3 mb-1"), counts],
+                     className="d-flex flex-wrap align-items-center mb-2"),
+            html.P(pillar.description.get(lang), className="text-muted small mb-2"),
+            dbc.Row(cards, className="g-2"),
+        ], className="im-pillar", id=f"pillar-{pillar.code}"))
+    return html.Div([page_header(t("overview.title", lang), t("overview.subtitle", lang)), *sections])
+
+
+def _freshness(snap, lang: str) -> html.Div:
+    batches = snap.batches
+    last = batches.iloc[-1] if len(batches) else None
+    years = snap.observations["year"]
+    parts = []
+    if last is not None:
+        parts.append(f"{t('overview.latest_batch', lang)}: {pd.Timestamp(last['created_at']):%Y-%m-%d %H:%M} UTC "
+                     f"({t('common.batch', lang)} {int(last['id'])})")
+    if len(years):
+        parts.append(f"{t('common.years', lang)}: {int(years.min())}–{int(years.max())}")
+    parts.append(f"{len(snap.observations):,} {t('common.rows', lang)}")
+    return html.Div([html.Strong(t("overview.freshness", lang) + ": "), " · ".join(parts),
+                     html.Div(t("overview.demo_note", lang), className="small text-muted")],
+                    className="im-panel small", id="freshness")
+
+
+def _counts(rows: pd.DataFrame, lang: str) -> html.Div:
+    headline = _headline_rows(rows)
+    counts = headline["status"].value_counts()
+    return html.Div([html.Span([status_badge(s, lang), html.Span(f" ×{n}", className="me-2 small")])
+                     for s, n in counts.items()], className="d-flex flex-wrap gap-1")
+
+
+def _headline_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator: the 2025 milestone where there is one, else the first row."""
+    if rows.empty:
+        return rows
+    rows = rows.assign(_key=rows["milestone_year"].ne(HEADLINE_YEAR).fillna(True).astype(int))
+    return rows.sort_values(["indicator", "_key"]).drop_duplicates("indicator").drop(columns="_key")
+
+
+def _card(snap, ind, home_rows: pd.DataFrame, lang: str):
+    catalog = snap.catalog
+    home = catalog.programme.home_region
+    unit = catalog.units[ind.unit]
+    rows = _headline_rows(home_rows[home_rows["indicator"] == ind.code])
+    row = rows.iloc[0] if len(rows) else None
+    series = snap.series(ind.code, [home])
+    body = [html.Div(ind.short_name.get(lang), className="fw-semibold")]
+    if ind.kind == "qualitative":
+        return _goal_card(snap, ind, row, lang)
+    if len(series):
+        latest = series.sort_values("year").iloc[-1]
+        body.append(html.Div([
+            html.Span(fmt_value(latest["value"], ind.unit, unit.name.get(lang), lang), className="im-value"),
+            html.Span(f"  {int(latest['year'])}", className="im-label ms-1"),
+        ]))
+    else:
+        body.append(html.Div(t("empty.no_data", lang), className="small text-muted"))
+    target_text = _target_text(ind, row, lang)
+    body.append(html.Div(target_text, className="im-label"))
+    if row is not None:
+        body.append(html.Div([status_badge(row["status"], lang), _gap_text(row, ind, unit, lang)],
+                             className="d-flex flex-wrap align-items-center gap-2 my-1"))
+        if bool(row.get("stale")):
+            body.append(html.Div("⚠ " + t("overview.stale", lang), className="small text-danger"))
+    if len(series) > 1:
+        target = float(row["target"]) if row is not None and pd.notna(row.get("target")) else None
+        year = int(row["milestone_year"]) if row is not None and pd.notna(row.get("milestone_year")) else None
+        body.append(dcc.Graph(figure=figures.sparkline(series, target=target, target_year=year, rank=ind.kind == "rank"),
+                              config=STATIC_GRAPH, style={"height": "60px"}))
+    if len(series):
+        latest = series.sort_values("year").iloc[-1]
+        body.append(html.Div(f"{t('common.source', lang)}: {_short(latest['source'])} · "
+                             f"{t('common.confidence', lang)}: {t('confidence.' + latest['confidence'], lang)}",
+                             className="im-source", title=latest["source"]))
+    href = nav_href("/trend", lang, indicator=ind.code)
+    return html.Div(dcc.Link(body, href=href, className="d-block p-3", id=f"card-{ind.code}"), className="im-card")
+
+
+def _goal_card(snap, ind, row, lang: str):
+    target = ind.targets[0] if ind.targets else None
+    items = [html.Div(ind.short_name.get(lang), className="fw-semibold"),
+             html.Div(ind.name.get(lang), className="small mb-1")]
+    if target is not None:
+        stone = target.milestones[0] if target.milestones else None
+        if stone is not None and stone.text is not None:
+            items.append(html.Div(f"{stone.year}: {stone.text.get(lang)}", className="im-label"))
+        items.append(status_badge("qualitative", lang))
+        evidence = [snap.catalog.indicators[c] for c in target.evidence if c in snap.catalog.indicators]
+        if evidence:
+            items.append(html.Ul([html.Li(dcc.Link(e.short_name.get(lang), href=nav_href("/trend", lang, indicator=e.code)))
+                                  for e in evidence if e.kind != "qualitative"], className="small mb-0 mt-1"))
+        items.append(html.Div(f"{t('common.source', lang)}: {_short(target.source)}", className="im-source"))
+    return html.Div(html.Div(items, className="p-3"), className="im-card", id=f"card-{ind.code}")
+
+
+def _target_text(ind, row, lang: str) -> str:
+    quantified = [tg for tg in ind.targets if tg.qualifier not in ("none",)]
+    if not quantified:
+        return t("overview.no_target", lang)
+    tg = quantified[0]
+    year = tg.milestones[0].year if tg.milestones else ""
+    return f"{t('common.target', lang)} {year}: {tg.wording.get(lang)}"
+
+
+def _gap_text(row, ind, unit, lang: str):
+    gap = row.get("gap")
+    if gap is None or pd.isna(gap) or row["status"] in ("achieved", "within_band", "qualitative"):
+        return None
+    text = f"{t('common.gap', lang)}: {fmt_gap(float(gap), ind.unit, unit.name.get(lang), lang)}"
+    return html.Span(text, className="small")
+
+
+def _short(source: str, n: int = 48) -> str:
+    source = str(source)
+    return source if len(source) <= n else source[: n - 1] + "…"

@@ -1,0 +1,162 @@
+"""Trend page: one indicator over time for chosen regions, with its targets, path, projection and sources.
+
+The view is a function of the query string (indicator, regions, start, end, vintages, lang); the controls
+write their state back into the URL, so a copied link reproduces the view.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboards._common import GRAPH_CONFIG, current, empty_state, nav_href, page_header, split_param, status_badge, sync_url
+from indicators import progress, views
+from indicators.i18n import fmt_value, normalise_lang, t
+
+dash.register_page(__name__, path="/trend", order=1, nav_key="nav.trend", title="趋势 Trend")
+
+PAGE = "trend"
+
+
+def default_indicator(catalog) -> str:
+    if catalog.programme.headline_indicator:
+        return catalog.programme.headline_indicator
+    for ind in catalog.ordered_indicators():
+        if any(tg.qualifier not in ("qualitative", "none") for tg in ind.targets):
+            return ind.code
+    return next(iter(catalog.indicators))
+
+
+def indicator_options(catalog, lang: str) -> list[dict]:
+    options = []
+    for pillar in catalog.programme.pillars:
+        for ind in catalog.indicators.values():
+            if ind.pillar == pillar.code and ind.kind != "qualitative":
+                options.append({"label": f"{pillar.name.get(lang)} · {ind.short_name.get(lang)}", "value": ind.code})
+    return options
+
+
+def layout(indicator: str | None = None, regions: str | None = None, years: str | None = None,
+           vintages: str | None = None, lang: str | None = None, **_):
+    lang = normalise_lang(lang)
+    snap = current()
+    catalog = snap.catalog
+    home = catalog.programme.home_region
+    if indicator not in catalog.indicators or catalog.indicators[indicator].kind == "qualitative":
+        indicator = default_indicator(catalog)
+    chosen = [r for r in split_param(regions) if r in set(snap.regions["code"])] or [home]
+    bounds = views.year_bounds(snap, indicator)
+    wanted = split_param(years)
+    start_year = _int(wanted[0] if wanted else None, bounds[0])
+    end_year = _int(wanted[1] if len(wanted) > 1 else None, bounds[1])
+    return html.Div([
+        dcc.Store(id=f"{PAGE}-lang", data=lang),
+        dcc.Store(id=f"{PAGE}-url"),
+        page_header(t("trend.title", lang)),
+        dbc.Row([
+            dbc.Col([dbc.Label(t("common.indicator", lang), html_for=f"{PAGE}-indicator"),
+                     dcc.Dropdown(id=f"{PAGE}-indicator", options=indicator_options(catalog, lang), value=indicator,
+                                  clearable=False)], md=5),
+            dbc.Col([dbc.Label(t("common.regions", lang), html_for=f"{PAGE}-regions"),
+                     dcc.Dropdown(id=f"{PAGE}-regions", options=_region_options(snap, indicator, lang), value=chosen,
+                                  multi=True)], md=4),
+            dbc.Col([dbc.Label(t("common.years", lang)),
+                     dcc.RangeSlider(id=f"{PAGE}-years", min=bounds[0], max=bounds[1], step=1,
+                                     value=[max(bounds[0], start_year), min(bounds[1], end_year)],
+                                     marks=None, tooltip={"placement": "bottom", "always_visible": True},
+                                     allowCross=False)], md=3),
+        ], className="g-3 mb-2"),
+        dbc.Checklist(id=f"{PAGE}-vintages", options=[{"label": t("common.show_vintages", lang), "value": "1"}],
+                      value=["1"] if vintages == "1" else [], switch=True, className="mb-2"),
+        dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, style={"height": "480px"}), type="dot"),
+        dbc.Row([
+            dbc.Col(html.Div(id=f"{PAGE}-why", className="im-panel im-why"), lg=5),
+            dbc.Col(html.Div(id=f"{PAGE}-sources", className="im-panel"), lg=7),
+        ], className="g-3 mt-1"),
+    ])
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _region_options(snap, indicator: str, lang: str) -> list[dict]:
+    home = snap.catalog.programme.home_region
+    codes = [home] + [r for r in snap.regions_with_data(indicator) if r != home]
+    return [{"label": snap.region_name(c, lang), "value": c} for c in codes]
+
+
+@callback(Output(f"{PAGE}-regions", "options"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"))
+def region_options(indicator: str, lang: str):
+    return _region_options(current(), indicator, lang)
+
+
+@callback(Output(f"{PAGE}-years", "min"), Output(f"{PAGE}-years", "max"), Output(f"{PAGE}-years", "value"),
+          Input(f"{PAGE}-indicator", "value"), prevent_initial_call=True)
+def year_bounds(indicator: str):
+    lo, hi = views.year_bounds(current(), indicator)
+    return lo, hi, [lo, hi]
+
+
+@callback(
+    Output(f"{PAGE}-graph", "figure"),
+    Output(f"{PAGE}-why", "children"),
+    Output(f"{PAGE}-sources", "children"),
+    Input(f"{PAGE}-indicator", "value"),
+    Input(f"{PAGE}-regions", "value"),
+    Input(f"{PAGE}-years", "value"),
+    Input(f"{PAGE}-vintages", "value"),
+    State(f"{PAGE}-lang", "data"),
+)
+def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None, lang: str):
+    return render(current(), indicator, regions or [], years, bool(vintages), normalise_lang(lang))
+
+
+def render(snap, indicator: str, regions: list[str], years, show_vintages: bool, lang: str):
+    """The figure, the status explanation and the source table (a plain function: tested directly)."""
+    ind = snap.catalog.indicators[indicator]
+    home = snap.catalog.programme.home_region
+    view = views.trend_view(snap, indicator, lang=lang, regions=regions, years=years, vintages=show_vintages)
+    unit = snap.catalog.units[ind.unit]
+    return view.figure, _why(view.assessment, lang, home in (regions or [home])), _sources(view.series, snap, ind, unit, lang)
+
+
+def _why(rows: pd.DataFrame, lang: str, show_targets: bool):
+    title = html.H2(t("trend.why", lang), className="h6")
+    if rows.empty or not show_targets:
+        return [title, html.P(t("overview.no_target", lang), className="text-muted mb-0")]
+    blocks = [title]
+    for _, row in rows.iterrows():
+        heading = [status_badge(row["status"], lang)]
+        if pd.notna(row.get("milestone_year")):
+            heading.append(html.Span(f" {t('common.milestone', lang)} {int(row['milestone_year'])}", className="ms-2"))
+        blocks.append(html.Div(heading, className="mb-1"))
+        blocks.append(html.Ul([html.Li(s) for s in progress.explain(row, lang)], className="small"))
+    return blocks
+
+
+def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
+    title = html.H2(t("trend.sources", lang), className="h6")
+    if series.empty:
+        return [title, empty_state(t("empty.no_data", lang), link=nav_href("/upload", lang), link_text=t("nav.upload", lang))]
+    rows = series.sort_values(["region", "year"])
+    header = html.Thead(html.Tr([html.Th(t(k, lang)) for k in
+                                 ("common.region", "common.year", "common.value", "common.source", "common.confidence")]))
+    body = html.Tbody([
+        html.Tr([
+            html.Td(snap.region_name(r.region, lang)), html.Td(r.year),
+            html.Td(fmt_value(r.value, ind.unit, unit.name.get(lang), lang), className="text-nowrap"),
+            html.Td(r.source, className="im-source"), html.Td(t(f"confidence.{r.confidence}", lang)),
+        ]) for r in rows.itertuples(index=False)
+    ])
+    return [title, html.Div(dbc.Table([header, body], size="sm", striped=True, className="mb-0"),
+                            style={"maxHeight": "420px", "overflowY": "auto"})]
+
+
+sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value"),
+                ("years", f"{PAGE}-years", "value"), ("vintages", f"{PAGE}-vintages", "value")])

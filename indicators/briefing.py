@@ -1,0 +1,180 @@
+"""Briefing output: a single indicator chart as a ready-to-paste image, and a whole briefing pack (zip).
+
+What belongs here: choosing what goes in a briefing and packing it (one PNG per indicator, the overview
+scorecard as a PNG, the status table as an Excel-friendly CSV, an index in Markdown and HTML listing each
+chart with its finding and sources). Charts come from ``views``/``figures``, image rules from ``export``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators import export, progress, views
+from indicators.figures import FONT_FAMILY, status_style
+from indicators.i18n import fmt_value
+from indicators.snapshot import Snapshot
+
+STATUS_COLUMNS = [
+    "indicator", "region", "milestone_year", "target", "qualifier", "baseline_year", "baseline_value",
+    "latest_year", "latest_value", "gap", "progress_share", "actual_rate", "required_rate",
+    "required_rate_from_latest", "ratio", "status", "expected_at_target", "attainment_year", "stale",
+    "method_disagreement",
+]
+
+
+@dataclass
+class Chart:
+    indicator: str
+    title: str
+    finding: str
+    sources: list[str]
+    figure: go.Figure
+
+
+def data_as_of(snap: Snapshot) -> str:
+    if snap.as_of is not None:
+        return snap.as_of.isoformat()
+    if len(snap.batches):
+        return pd.Timestamp(snap.batches["created_at"].max()).strftime("%Y-%m-%d")
+    return "–"
+
+
+def indicator_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
+                    size: str = "slide") -> Chart:
+    """The trend chart of one indicator in the briefing template."""
+    view = views.trend_view(snap, indicator, lang=lang, regions=regions)
+    sentence = views.finding(snap, indicator, lang)
+    sources = view.series.sort_values("year", ascending=False)["source"].tolist()
+    fig = export.briefing_template(view.figure, title=view.title, subtitle=sentence, sources=sources,
+                                   data_as_of=data_as_of(snap), lang=lang, size=size)
+    return Chart(indicator=indicator, title=view.title, finding=sentence, sources=list(dict.fromkeys(sources)), figure=fig)
+
+
+def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicators: list[str] | None = None) -> go.Figure:
+    """The overview scorecard as a table figure: indicator, latest value, 2025 target, status."""
+    catalog = snap.catalog
+    home = catalog.programme.home_region
+    a = snap.assessment
+    rows = a[(a["region"] == home) & a["indicator"].isin(_chosen(snap, pillar, indicators))]
+    rows = rows.sort_values(["indicator", "milestone_year"]).drop_duplicates("indicator")
+    order = {c: n for n, c in enumerate(catalog.indicators)}
+    rows = rows.sort_values("indicator", key=lambda s: s.map(order))
+    names, latest, targets, statuses, fills = [], [], [], [], []
+    for r in rows.itertuples(index=False):
+        ind = catalog.indicators[r.indicator]
+        unit = catalog.units[ind.unit].name.get(lang)
+        names.append(ind.short_name.get(lang))
+        latest.append(f"{fmt_value(r.latest_value, ind.unit, unit, lang)} ({int(r.latest_year)})"
+                      if pd.notna(r.latest_year) else "–")
+        targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
+                                                                   if pd.notna(r.milestone_year) else ""))
+        colour, icon, _ = status_style(r.status)
+        statuses.append(f"{icon} {progress.STATUS_LABELS.get(r.status, {}).get(lang, r.status)}")
+        fills.append(colour)
+    header = ["指标", "最新值", "目标", "状态"] if lang == "zh" else ["Indicator", "Latest", "Target", "Status"]
+    white = ["#ffffff"] * len(names)
+    fig = go.Figure(go.Table(
+        columnwidth=[3, 2, 3, 2],
+        header={"values": [f"<b>{h}</b>" for h in header], "fill_color": "#123b63", "font": {"color": "white", "size": 15},
+                "align": "left", "height": 34},
+        cells={"values": [names, latest, targets, statuses], "align": "left", "height": 30,
+               "fill_color": [white, white, white, [_tint(c) for c in fills]], "font": {"size": 13}},
+    ))
+    fig.update_layout(font={"family": FONT_FAMILY}, margin={"l": 20, "r": 20, "t": 20, "b": 20})
+    return fig
+
+
+def _tint(colour: str) -> str:
+    """A light version of a status colour, so black text stays readable on it."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#%02x%02x%02x" % tuple(int(c + (255 - c) * 0.55) for c in (r, g, b))
+
+
+def _chosen(snap: Snapshot, pillar: str | None, indicators: list[str] | None) -> list[str]:
+    catalog = snap.catalog
+    codes = [c for c, ind in catalog.indicators.items() if ind.kind != "qualitative"]
+    if pillar:
+        codes = [c for c in codes if catalog.indicators[c].pillar == pillar]
+    if indicators:
+        codes = [c for c in codes if c in set(indicators)]
+    home = catalog.programme.home_region
+    with_data = set(snap.observations.loc[snap.observations["region"] == home, "indicator"])
+    return [c for c in codes if c in with_data]
+
+
+def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicators: list[str] | None = None,
+               regions: list[str] | None = None, size: str = "slide",
+               on_progress: Callable[[int, int, str], None] | None = None) -> bytes:
+    """A zip: one PNG per indicator, scorecard.png, status.csv (UTF-8 with BOM), index.md and index.html."""
+    codes = _chosen(snap, pillar, indicators)
+    total = len(codes) + 2
+    buffer = io.BytesIO()
+    entries = []
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, code in enumerate(codes, start=1):
+            if on_progress:
+                on_progress(n, total, code)
+            chart = indicator_chart(snap, code, lang=lang, regions=regions, size=size)
+            name = f"{n:02d}-{code}.png"
+            zf.writestr(name, export.to_image(chart.figure, size=size))
+            entries.append((name, chart))
+        if on_progress:
+            on_progress(total - 1, total, "scorecard")
+        card = scorecard(snap, lang=lang, pillar=pillar, indicators=indicators)
+        card.update_layout(height=max(300, 36 * (len(codes) + 2)), width=1280)
+        zf.writestr("scorecard.png", export.SERVER.render(card, fmt="png", width=1280,
+                                                          height=max(300, 36 * (len(codes) + 2)), scale=2))
+        zf.writestr("status.csv", status_table(snap, codes, lang).to_csv(index=False, lineterminator="\r\n")
+                    .encode("utf-8-sig"))
+        zf.writestr("index.md", index_markdown(snap, entries, lang))
+        zf.writestr("index.html", index_html(snap, entries, lang))
+        if on_progress:
+            on_progress(total, total, "done")
+    return buffer.getvalue()
+
+
+def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
+    home = snap.catalog.programme.home_region
+    a = snap.assessment
+    rows = a[a["indicator"].isin(codes) & (a["region"] == home)][STATUS_COLUMNS].copy()
+    rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.get(lang)))
+    rows.insert(rows.columns.get_loc("status") + 1, "status_label",
+                rows["status"].map(lambda s: progress.STATUS_LABELS.get(s, {}).get(lang, s)))
+    return rows
+
+
+def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:
+    title = snap.catalog.programme.name.get(lang)
+    head = "简报图表" if lang == "zh" else "Briefing charts"
+    lines = [f"# {title} · {head}", "", f"{'数据截至' if lang == 'zh' else 'Data as of'}: {data_as_of(snap)} · "
+             f"{'导出于' if lang == 'zh' else 'Exported'}: {date.today():%Y-%m-%d}", "",
+             f"![scorecard](scorecard.png)", ""]
+    for name, chart in entries:
+        lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", "",
+                  ("来源:" if lang == "zh" else "Sources:")]
+        lines += [f"- {s}" for s in chart.sources] + [""]
+    return "\n".join(lines)
+
+
+def index_html(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:
+    esc = html.escape
+    parts = [f"<!doctype html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><meta charset='utf-8'>",
+             f"<title>{esc(snap.catalog.programme.name.get(lang))}</title>",
+             "<body style='font-family: \"Noto Sans CJK SC\", sans-serif; max-width: 1000px; margin: auto'>",
+             f"<h1>{esc(snap.catalog.programme.name.get(lang))}</h1>",
+             f"<p>{'数据截至' if lang == 'zh' else 'Data as of'}: {esc(data_as_of(snap))}</p>",
+             "<img src='scorecard.png' style='width:100%'>"]
+    for name, chart in entries:
+        parts += [f"<h2>{esc(chart.title)}</h2><p>{esc(chart.finding)}</p>",
+                  f"<img src='{esc(name)}' style='width:100%'>",
+                  "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in chart.sources) + "</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)

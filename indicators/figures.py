@@ -1,0 +1,271 @@
+"""Figure builders: pure functions from DataFrames (and options) to ``plotly.graph_objects.Figure``.
+
+What belongs here: every chart the app shows, drawn the same way for the pages, the PNG export and the
+CLI, plus the status palette. Not here: data access (callers pass frames in) and export sizes or footers
+(``export`` owns those). The status colours are the Okabe-Ito colour-blind-safe palette; every status is
+also drawn with an icon and a word, so nothing depends on colour alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators.i18n import fmt_number, fmt_value, t
+
+FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
+HOME_COLOUR = "#0072B2"
+PEER_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442", "#999999"]
+TARGET_COLOUR = "#D55E00"
+PATH_COLOUR = "#555555"
+
+# status code -> (colour, icon, text colour on the colour)
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {
+    "achieved": ("#0072B2", "✔", "#ffffff"),
+    "on_track": ("#009E73", "▲", "#ffffff"),
+    "within_band": ("#009E73", "◎", "#ffffff"),
+    "moderate": ("#F0E442", "◐", "#000000"),
+    "insufficient": ("#E69F00", "▼", "#000000"),
+    "moving_away": ("#D55E00", "✖", "#ffffff"),
+    "above_band": ("#56B4E9", "⬆", "#000000"),
+    "below_band": ("#E69F00", "⬇", "#000000"),
+    "significant_progress": ("#009E73", "▲", "#ffffff"),
+    "moderate_progress": ("#F0E442", "◐", "#000000"),
+    "moderate_away": ("#E69F00", "▽", "#000000"),
+    "significant_away": ("#D55E00", "✖", "#ffffff"),
+    "rank_improved": ("#009E73", "↑", "#ffffff"),
+    "rank_unchanged": ("#CCCCCC", "＝", "#000000"),
+    "rank_worsened": ("#E69F00", "↓", "#000000"),
+    "acceleration_needed": ("#F0E442", "◐", "#000000"),
+    "stagnation_or_regression": ("#D55E00", "✖", "#ffffff"),
+    "insufficient_data": ("#BBBBBB", "…", "#000000"),
+    "qualitative": ("#DDDDDD", "ⓘ", "#000000"),
+}
+DEFAULT_STYLE = ("#BBBBBB", "?", "#000000")
+
+
+def status_style(status: str) -> tuple[str, str, str]:
+    return STATUS_STYLE.get(status, DEFAULT_STYLE)
+
+
+def base_layout(fig: go.Figure, *, title: str | None = None, height: int | None = None) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT_FAMILY, "size": 13, "color": "#222222"},
+        title={"text": title, "x": 0.01, "xanchor": "left"} if title else None,
+        margin={"l": 60, "r": 30, "t": 60 if title else 20, "b": 50},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+        separators=".,",
+    )
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> list[str]:
+    src, conf = t("common.source", lang), t("common.confidence", lang)
+    texts = []
+    for row in frame.itertuples(index=False):
+        source = str(row.source)
+        if len(source) > 160:
+            source = source[:157] + "…"
+        texts.append(
+            f"<b>{row.year}</b>: {fmt_value(row.value, unit_code, unit_name, lang)}<br>"
+            f"{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: {_wrap(source)}"
+        )
+    return texts
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    return "<br>".join(text[i:i + width] for i in range(0, len(text), width))
+
+
+def sparkline(series: pd.DataFrame, *, target: float | None = None, target_year: int | None = None,
+              rank: bool = False, colour: str = HOME_COLOUR) -> go.Figure:
+    """A small line of one series with its target marked; no axes, for cards."""
+    series = series.sort_values("year")
+    fig = go.Figure(go.Scatter(x=series["year"], y=series["value"], mode="lines+markers",
+                               line={"color": colour, "width": 2}, marker={"size": 4}, hoverinfo="skip"))
+    if target is not None and target_year is not None:
+        fig.add_trace(go.Scatter(x=[target_year], y=[target], mode="markers", hoverinfo="skip",
+                                 marker={"symbol": "star", "size": 10, "color": TARGET_COLOUR}))
+    fig.update_layout(
+        template="plotly_white", showlegend=False, height=60, margin={"l": 2, "r": 2, "t": 2, "b": 2},
+        xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed" if rank else True},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig
+
+
+def trend(
+    series: pd.DataFrame,
+    *,
+    lang: str,
+    indicator_name: str,
+    unit_code: str,
+    unit_name: str,
+    region_names: dict[str, str],
+    home_region: str,
+    milestones: Sequence[dict] = (),
+    path: pd.DataFrame | None = None,
+    projection: pd.DataFrame | None = None,
+    vintages: pd.DataFrame | None = None,
+    editions: Sequence[dict] = (),
+    rank: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """The trend chart: one line per region, targets, required path, projection, vintages, edition breaks.
+
+    ``milestones``: dicts with year, value, label and optional band_low / band_high.
+    ``path`` / ``projection``: frames with year and value. ``vintages``: earlier versions (year, value,
+    source, confidence). ``editions``: dicts with year and label, drawn as breaks on rank charts.
+    """
+    fig = go.Figure()
+    regions = [home_region] + sorted(r for r in series["region"].unique() if r != home_region)
+    for n, region in enumerate(r for r in regions if r in set(series["region"])):
+        part = series[series["region"] == region].sort_values("year")
+        colour = HOME_COLOUR if region == home_region else PEER_COLOURS[n % len(PEER_COLOURS)]
+        fig.add_trace(go.Scatter(
+            x=part["year"], y=part["value"], name=region_names.get(region, region), mode="lines+markers",
+            line={"color": colour, "width": 3 if region == home_region else 2},
+            marker={"size": 8 if region == home_region else 6},
+            hovertext=_hover(part, unit_code, unit_name, lang), hoverinfo="text",
+        ))
+    if vintages is not None and len(vintages):
+        fig.add_trace(go.Scatter(
+            x=vintages["year"], y=vintages["value"], name=t("common.earlier_vintage", lang), mode="markers",
+            marker={"symbol": "circle-open", "size": 11, "color": HOME_COLOUR, "line": {"width": 2}},
+            hovertext=_hover(vintages, unit_code, unit_name, lang), hoverinfo="text",
+        ))
+    if path is not None and len(path):
+        fig.add_trace(go.Scatter(
+            x=path["year"], y=path["value"], name=t("common.required_path", lang), mode="lines",
+            line={"color": PATH_COLOUR, "dash": "dot", "width": 1.5}, hoverinfo="skip",
+        ))
+    if projection is not None and len(projection):
+        fig.add_trace(go.Scatter(
+            x=projection["year"], y=projection["value"], name=t("common.projection", lang), mode="lines",
+            line={"color": HOME_COLOUR, "dash": "dash", "width": 1.5}, opacity=0.7, hoverinfo="skip",
+        ))
+    for m in milestones:
+        low, high = m.get("band_low"), m.get("band_high")
+        error = None
+        if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
+            error = {"type": "data", "symmetric": False, "array": [high - m["value"]],
+                     "arrayminus": [m["value"] - low], "color": TARGET_COLOUR, "thickness": 2, "width": 10}
+        fig.add_trace(go.Scatter(
+            x=[m["year"]], y=[m["value"]], name=f"{t('common.target', lang)} {m['year']}: {m['label']}",
+            mode="markers+text", text=[m["label"]], textposition="top center",
+            textfont={"color": TARGET_COLOUR}, error_y=error,
+            marker={"symbol": "star", "size": 14, "color": TARGET_COLOUR},
+            hovertext=[f"{t('common.target', lang)} {m['year']}: {m['label']}"], hoverinfo="text",
+        ))
+    for e in editions:
+        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1},
+                      annotation_text=e["label"], annotation_position="top left",
+                      annotation_font={"size": 10, "color": "#666666"})
+    base_layout(fig, title=title or indicator_name)
+    fig.update_xaxes(title=t("common.year", lang), dtick=1 if _span(series) <= 16 else 2, tickformat="d")
+    y_title = t("common.rank", lang) if rank else unit_name
+    fig.update_yaxes(title=y_title, autorange="reversed" if rank else True, rangemode="normal",
+                     zeroline=False)
+    if rank:
+        fig.update_yaxes(dtick=1 if series["value"].max() <= 15 else None)
+    return fig
+
+
+def _span(series: pd.DataFrame) -> int:
+    return int(series["year"].max() - series["year"].min()) if len(series) else 0
+
+
+def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], title: str | None = None) -> go.Figure:
+    """Progress share (0 = baseline, 1 = target) per indicator, as a bullet chart sorted by how far behind.
+
+    ``rows``: indicator, progress_share, status (one row per indicator and milestone).
+    """
+    rows = rows.sort_values("progress_share", ascending=False, na_position="first")
+    names = [labels.get(i, i) for i in rows["indicator"]]
+    colours = [status_style(s)[0] for s in rows["status"]]
+    shares = rows["progress_share"].clip(lower=-0.5, upper=1.5)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=names, x=[1] * len(rows), orientation="h", marker={"color": "#EEEEEE"},
+                         hoverinfo="skip", showlegend=False, width=0.8))
+    fig.add_trace(go.Bar(
+        y=names, x=shares, orientation="h", marker={"color": colours, "line": {"color": "#333333", "width": 0.5}},
+        width=0.45, showlegend=False,
+        text=[f"{status_style(s)[1]} {fmt_number(v * 100, decimals=0)}%" if pd.notna(v) else "–"
+              for v, s in zip(rows["progress_share"], rows["status"], strict=True)],
+        textposition="outside", cliponaxis=False, hoverinfo="text",
+        hovertext=[f"{n}: {fmt_number(v * 100, decimals=1)}%" if pd.notna(v) else n
+                   for n, v in zip(names, rows["progress_share"], strict=True)],
+    ))
+    fig.add_vline(x=1, line={"color": TARGET_COLOUR, "width": 2})
+    base_layout(fig, title=title, height=max(220, 48 * len(rows) + 90))
+    fig.update_layout(barmode="overlay", margin={"l": 10, "r": 60})
+    fig.update_xaxes(tickformat=".0%", range=[min(-0.05, float(shares.min()) - 0.05 if len(rows) else 0), 1.35])
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def pace_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], title: str | None = None) -> go.Figure:
+    """Actual versus required annual change per indicator (rates in % a year, or units a year if linear)."""
+    names = [labels.get(i, i) for i in rows["indicator"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=names, x=rows["actual_rate"] * 100, orientation="h", name=t("gaps.actual", lang),
+                         marker={"color": HOME_COLOUR}))
+    fig.add_trace(go.Bar(y=names, x=rows["required_rate"] * 100, orientation="h", name=t("gaps.required", lang),
+                         marker={"color": "#BBBBBB", "pattern": {"shape": "/"}}))
+    base_layout(fig, title=title, height=max(220, 48 * len(rows) + 110))
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(ticksuffix="%")
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_region: str,
+         editions: Sequence[dict] = (), title: str | None = None, top: int = 10) -> go.Figure:
+    """Rank over time (bump chart): rank 1 at the top, the home region highlighted, edition breaks marked."""
+    fig = go.Figure()
+    latest = series[series["year"] == series["year"].max()].sort_values("value")
+    order = list(dict.fromkeys([home_region] + latest["region"].tolist()[:top] + series["region"].unique().tolist()))
+    for n, region in enumerate(r for r in order if r in set(series["region"])):
+        part = series[series["region"] == region].sort_values("year")
+        home = region == home_region
+        fig.add_trace(go.Scatter(
+            x=part["year"], y=part["value"], name=region_names.get(region, region), mode="lines+markers+text",
+            line={"color": HOME_COLOUR if home else PEER_COLOURS[n % len(PEER_COLOURS)], "width": 4 if home else 1.5},
+            marker={"size": 12 if home else 7}, opacity=1 if home else 0.75,
+            text=[region_names.get(region, region) if y == part["year"].max() else "" for y in part["year"]],
+            textposition="middle right", hovertemplate="%{x}: %{y}<extra>" + region_names.get(region, region) + "</extra>",
+        ))
+    for e in editions:
+        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1},
+                      annotation_text=e["label"], annotation_position="top left", annotation_font={"size": 10})
+    base_layout(fig, title=title, height=460)
+    fig.update_yaxes(autorange="reversed", title=t("common.rank", lang), dtick=1 if series["value"].max() <= 20 else None)
+    fig.update_xaxes(tickformat="d", dtick=1, title=t("common.year", lang))
+    fig.update_layout(showlegend=False, margin={"r": 160})
+    return fig
+
+
+def latest_bars(frame: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_region: str,
+                unit_code: str, unit_name: str, rank: bool = False, title: str | None = None) -> go.Figure:
+    """Latest-year values of several regions as horizontal bars, the home region highlighted."""
+    frame = frame.sort_values("value", ascending=not rank)
+    names = [f"{region_names.get(r, r)} ({y})" for r, y in zip(frame["region"], frame["year"], strict=True)]
+    colours = [HOME_COLOUR if r == home_region else "#9DB7CF" for r in frame["region"]]
+    fig = go.Figure(go.Bar(
+        y=names, x=frame["value"], orientation="h", marker={"color": colours},
+        text=[fmt_value(v, unit_code, unit_name, lang) for v in frame["value"]], textposition="outside",
+        cliponaxis=False, hoverinfo="text",
+        hovertext=_hover(frame, unit_code, unit_name, lang),
+    ))
+    base_layout(fig, title=title, height=max(240, 34 * len(frame) + 100))
+    fig.update_xaxes(title=t("common.rank", lang) if rank else unit_name)
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(margin={"r": 90})
+    return fig

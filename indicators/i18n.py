@@ -1,0 +1,137 @@
+"""Words and number formats in Chinese and English, shared by the pages, the PNG export and the CLI.
+
+What belongs here: interface strings (``t(key, lang)``), number formatting that follows the language
+(``fmt_value``), and picking the language of catalog texts. Status labels live with the methods in
+``progress``; indicator, region and unit names live in the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": ("北京国际科技创新中心建设监测", "Beijing International S&T Innovation Center monitor"),
+    "app.short": ("创新监测", "Innovation monitor"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.trend": ("趋势", "Trend"),
+    "nav.gaps": ("目标差距", "Target gaps"),
+    "nav.compare": ("对标比较", "Compare"),
+    "nav.data": ("数据", "Data"),
+    "nav.methodology": ("方法说明", "Methodology"),
+    "nav.upload": ("上传数据", "Upload"),
+    "nav.briefing": ("简报导出", "Briefing"),
+    "lang.switch": ("English", "中文"),
+    "common.indicator": ("指标", "Indicator"),
+    "common.region": ("地区", "Region"),
+    "common.regions": ("地区", "Regions"),
+    "common.year": ("年份", "Year"),
+    "common.years": ("年份范围", "Years"),
+    "common.value": ("数值", "Value"),
+    "common.unit": ("单位", "Unit"),
+    "common.source": ("来源", "Source"),
+    "common.confidence": ("可信度", "Confidence"),
+    "common.batch": ("批次", "Batch"),
+    "common.note": ("备注", "Note"),
+    "common.published": ("发布日期", "Published"),
+    "common.status": ("状态", "Status"),
+    "common.pillar": ("领域", "Pillar"),
+    "common.all": ("全部", "All"),
+    "common.target": ("目标", "Target"),
+    "common.latest": ("最新值", "Latest"),
+    "common.gap": ("差距", "Gap"),
+    "common.milestone": ("目标年份", "Milestone"),
+    "common.baseline": ("基期", "Baseline"),
+    "common.none": ("无", "none"),
+    "common.projection": ("按当前速度预测", "Projection at current pace"),
+    "common.required_path": ("达标所需路径", "Required path"),
+    "common.earlier_vintage": ("早期发布值", "Earlier vintage"),
+    "common.show_vintages": ("显示修订前的早期发布值", "Show earlier vintages (before revision)"),
+    "common.edition_break": ("榜单口径变化", "Edition break"),
+    "common.rank": ("排名", "Rank"),
+    "common.download_csv": ("下载CSV", "Download CSV"),
+    "common.download_xlsx": ("下载Excel", "Download Excel"),
+    "common.rows": ("行", "rows"),
+    "confidence.high": ("高", "high"),
+    "confidence.medium": ("中", "medium"),
+    "confidence.low": ("低", "low"),
+    "empty.no_data": ("该地区暂无此指标数据。可在“上传数据”页面导入。",
+                      "No data for this indicator and region yet. Upload it on the Upload page."),
+    "empty.no_rows": ("没有符合筛选条件的数据。", "No rows match the filters."),
+    "overview.title": ("规划目标总览", "The plan at a glance"),
+    "overview.subtitle": ("按领域列出各指标的最新值、2025年目标、差距与状态;点击卡片查看趋势。",
+                          "Latest value, 2025 target, gap and status of every indicator by pillar; click a card for its trend."),
+    "overview.freshness": ("数据更新", "Data freshness"),
+    "overview.latest_batch": ("最近一次导入", "Last load"),
+    "overview.stale": ("数据可能过期", "possibly stale"),
+    "overview.no_target": ("无量化目标", "no quantified target"),
+    "overview.counts": ("各领域状态统计", "Status counts by pillar"),
+    "overview.demo_note": ("所有数值均来自公开来源,鼠标悬停可查看来源与可信度。",
+                           "Every value comes from a public source; hover for source and confidence."),
+    "trend.title": ("指标趋势", "Indicator trend"),
+    "trend.why": ("状态依据", "Why this status"),
+    "trend.sources": ("数据点来源", "Source of every point"),
+    "gaps.title": ("目标差距", "Gap to target"),
+    "gaps.progress": ("完成进度(基期到目标的距离中已完成的比例)", "Progress (share of the distance from baseline to target covered)"),
+    "gaps.pace": ("实际速度与所需速度", "Actual versus required pace"),
+    "gaps.actual": ("实际年均变化", "Actual annual change"),
+    "gaps.required": ("所需年均变化", "Required annual change"),
+    "compare.title": ("对标比较", "Compare"),
+    "compare.bump": ("排名变化", "Rank over time"),
+    "compare.latest": ("最新年份对比", "Latest year"),
+    "data.title": ("数据明细", "Data"),
+    "data.history": ("显示全部版本(含被修订和已撤销的值)", "Show every version (incl. revised and retracted values)"),
+    "method.title": ("方法说明", "Methodology"),
+    "footer.source": ("来源", "Source"),
+    "footer.data_as_of": ("数据截至", "Data as of"),
+    "footer.exported": ("导出于", "Exported"),
+}
+
+
+def t(key: str, lang: str) -> str:
+    """The interface string ``key`` in ``lang``; the key itself if it is missing (visible, not silent)."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def normalise_lang(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def fmt_number(value: float | None, *, decimals: int | None = None) -> str:
+    """Thousands separators, and as many decimals as the value needs (at most 2 unless asked)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else (1 if abs(value) >= 1000 else 2)
+        text = f"{value:,.{decimals}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{value:,.{decimals}f}"
+
+
+def fmt_value(value: float | None, unit_code: str, unit_name: str, lang: str) -> str:
+    """A value with its unit as a reader expects it: '6.44 %', '8,536.9 亿元', '第3位' / 'No. 3'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit_code == "rank":
+        return f"第{int(value)}位" if lang == "zh" else f"No. {int(value)}"
+    number = fmt_number(value)
+    if unit_code in ("percent", "percent_per_year"):
+        return f"{number}%" if lang == "zh" else f"{number} %"
+    return f"{number} {unit_name}" if lang == "en" else f"{number}{unit_name}"
+
+
+def fmt_gap(value: float | None, unit_code: str, unit_name: str, lang: str) -> str:
+    """A difference: percentage points for shares and rates ('1.2个百分点' / '1.2 pp'), places for ranks."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    number = fmt_number(abs(value))
+    if unit_code in ("percent", "percent_per_year"):
+        return f"{number}个百分点" if lang == "zh" else f"{number} pp"
+    if unit_code == "rank":
+        return f"{number}位" if lang == "zh" else f"{number} places"
+    return fmt_value(abs(value), unit_code, unit_name, lang)

@@ -1,0 +1,107 @@
+"""A cached, read-only view of the database at one data version, shared by pages, PNG export and CLI.
+
+What belongs here: loading the catalog once, knowing the current data version (the newest batch id, one
+cheap query), and caching per version the things every page needs (the current observations, the target
+assessment). A new upload or revert creates a batch, so the next request sees a new version and rebuilds.
+Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from indicators import db, queries, settings
+from indicators.catalog import Catalog, load_catalog
+from indicators.models import Batch, Region
+
+_lock = threading.Lock()
+_cache: dict[tuple, Snapshot] = {}
+
+
+@lru_cache(maxsize=4)
+def catalog_at(path: str) -> Catalog:
+    return load_catalog(path)
+
+
+def default_catalog() -> Catalog:
+    return catalog_at(str(settings.catalog_dir()))
+
+
+def data_version(engine: Engine) -> tuple[int, int]:
+    """(newest batch id, number of batches): changes whenever anything is loaded or reverted."""
+    with engine.connect() as conn:
+        row = conn.execute(select(func.max(Batch.id), func.count(Batch.id))).one()
+    return (row[0] or 0, row[1] or 0)
+
+
+@dataclass
+class Snapshot:
+    engine: Engine
+    catalog: Catalog
+    version: tuple[int, int]
+    as_of: date | None
+    observations: pd.DataFrame
+    regions: pd.DataFrame
+    batches: pd.DataFrame
+    _assessment: pd.DataFrame | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def assessment(self) -> pd.DataFrame:
+        """The target assessment of every indicator x region x milestone (computed once per version)."""
+        with self._lock:
+            if self._assessment is None:
+                from indicators.progress import assess
+
+                self._assessment = assess(self.observations, self.catalog, today=date.today())
+            return self._assessment
+
+    def series(self, indicator: str, regions: list[str] | None = None) -> pd.DataFrame:
+        frame = self.observations
+        frame = frame[frame["indicator"] == indicator]
+        if regions is not None:
+            frame = frame[frame["region"].isin(regions)]
+        return frame
+
+    def region_name(self, code: str, lang: str) -> str:
+        reg = self.catalog.regions.get(code)
+        if reg is not None:
+            return reg.name.get(lang)
+        row = self.regions[self.regions["code"] == code]
+        if len(row):
+            return str(row.iloc[0]["name_en" if lang == "en" else "name_zh"])
+        return code
+
+    def regions_with_data(self, indicator: str) -> list[str]:
+        return sorted(self.observations.loc[self.observations["indicator"] == indicator, "region"].unique())
+
+
+def snapshot(engine: Engine | None = None, catalog: Catalog | None = None, as_of: date | None = None) -> Snapshot:
+    """The snapshot of the current data version (or of what was known ``as_of`` a date)."""
+    engine = engine or db.default_engine()
+    catalog = catalog or default_catalog()
+    version = data_version(engine)
+    key = (engine.url.render_as_string(hide_password=False), id(catalog), version, as_of)
+    with _lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    with engine.connect() as conn:
+        regions = pd.DataFrame(conn.execute(select(Region.__table__)).mappings().all())
+    snap = Snapshot(
+        engine=engine, catalog=catalog, version=version, as_of=as_of,
+        observations=queries.observations(engine, as_of=as_of),
+        regions=regions, batches=queries.batches(engine),
+    )
+    with _lock:
+        # keep only the newest few versions
+        for old in [k for k in _cache if k[0] == key[0] and k[2] != version]:
+            del _cache[old]
+        _cache[key] = snap
+    return snap

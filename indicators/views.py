@@ -1,0 +1,149 @@
+"""Chart inputs assembled from a snapshot: what the trend page, the PNG export and the CLI all draw.
+
+What belongs here: picking the rows, target layers (milestones, required path, projection), vintages and
+edition breaks for a chart, and the one-sentence finding for a chart's subtitle. The drawing itself is in
+``figures``; the numbers in ``progress``; the page wiring in ``dashboards``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from indicators import figures, progress, queries
+from indicators.i18n import fmt_value, t
+from indicators.snapshot import Snapshot
+
+
+@dataclass
+class TrendView:
+    figure: go.Figure
+    series: pd.DataFrame
+    assessment: pd.DataFrame  # the home region's rows for this indicator
+    title: str
+
+
+def year_bounds(snap: Snapshot, indicator: str) -> tuple[int, int]:
+    years = snap.series(indicator)["year"]
+    stones = [m.year for tg in snap.catalog.indicators[indicator].targets for m in tg.milestones if m.year <= 2035]
+    lo = int(years.min()) if len(years) else 2015
+    hi = max([int(years.max()) if len(years) else 2025, *stones])
+    return lo, hi
+
+
+def chart_title(snap: Snapshot, indicator: str, lang: str) -> str:
+    ind = snap.catalog.indicators[indicator]
+    unit = snap.catalog.units[ind.unit].name.get(lang)
+    return f"{ind.name.get(lang)}({unit})" if lang == "zh" else f"{ind.name.get(lang)} ({unit})"
+
+
+def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
+               years: tuple[int, int] | list[int] | None = None, vintages: bool = False) -> TrendView:
+    catalog = snap.catalog
+    ind = catalog.indicators[indicator]
+    home = catalog.programme.home_region
+    regions = regions or [home]
+    lo, hi = years or year_bounds(snap, indicator)
+    series = snap.series(indicator, regions)
+    series = series[(series["year"] >= lo) & (series["year"] <= hi)]
+    unit = catalog.units[ind.unit]
+    assessment = snap.assessment
+    rows = assessment[(assessment["indicator"] == indicator) & (assessment["region"] == home)]
+    milestones, path, projection = target_layers(ind, rows, lang) if home in regions else ([], None, None)
+    vintage_rows = None
+    if vintages:
+        history = queries.observations(snap.engine, indicator=indicator, region=regions, history=True)
+        vintage_rows = history[(history["status"] == "superseded") & history["year"].between(lo, hi)]
+    editions = ([{"year": e.year, "label": e.note.get(lang)} for e in ind.editions if lo < e.year <= hi]
+                if ind.kind == "rank" else [])
+    title = chart_title(snap, indicator, lang)
+    if series.empty:
+        fig = figures.base_layout(go.Figure(), title=title)
+        fig.add_annotation(text=t("empty.no_data", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    else:
+        fig = figures.trend(
+            series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit, unit_name=unit.name.get(lang),
+            region_names={c: snap.region_name(c, lang) for c in regions}, home_region=home,
+            milestones=milestones, path=path, projection=projection, vintages=vintage_rows, editions=editions,
+            rank=ind.kind == "rank", title=title,
+        )
+    return TrendView(figure=fig, series=series, assessment=rows, title=title)
+
+
+def target_layers(ind, rows: pd.DataFrame, lang: str):
+    """Milestone markers (with the 'about' band), the required path from the baseline, and the projection."""
+    milestones, paths, projections = [], [], []
+    for row in rows.itertuples(index=False):
+        if pd.isna(row.milestone_year) or pd.isna(row.target):
+            continue
+        milestones.append({"year": int(row.milestone_year), "value": float(row.target),
+                           "label": target_wording(ind, row.plan, lang),
+                           "band_low": _num(row.band_low), "band_high": _num(row.band_high)})
+        if ind.kind == "rank":
+            continue
+        if pd.notna(row.baseline_year) and pd.notna(row.baseline_value):
+            paths.append(progress.required_path(int(row.baseline_year), float(row.baseline_value),
+                                                int(row.milestone_year), float(row.target), row.growth))
+        if pd.notna(row.latest_year) and pd.notna(row.actual_rate) and int(row.latest_year) < int(row.milestone_year):
+            projections.append(progress.projection(int(row.latest_year), float(row.latest_value),
+                                                   int(row.milestone_year), float(row.actual_rate), row.growth))
+    path = pd.concat(paths).drop_duplicates("year") if paths else None
+    projection = pd.concat(projections).drop_duplicates("year") if projections else None
+    return milestones, path, projection
+
+
+def target_wording(ind, plan: str, lang: str) -> str:
+    for tg in ind.targets:
+        if tg.plan == plan:
+            return tg.wording.get(lang)
+    return ""
+
+
+def _num(value):
+    return None if value is None or pd.isna(value) else float(value)
+
+
+FINDINGS = {
+    "achieved": ("{year}年:{value},已实现“{wording}”({target_year}年目标)", "{year}: {value}, '{wording}' ({target_year} target) already achieved"),
+    "within_band": ("{year}年:{value},处于“{wording}”目标区间内({target_year}年)", "{year}: {value}, within the '{wording}' band for {target_year}"),
+    "above_band": ("{year}年:{value},高于“{wording}”目标区间({target_year}年)", "{year}: {value}, above the '{wording}' band for {target_year}"),
+    "below_band": ("{year}年:{value},低于“{wording}”目标区间({target_year}年)", "{year}: {value}, below the '{wording}' band for {target_year}"),
+    "on_track": ("{year}年:{value},按当前速度可于{target_year}年实现“{wording}”", "{year}: {value}, on track for '{wording}' by {target_year}"),
+    "moderate": ("{year}年:{value},实现“{wording}”({target_year}年)需加快进度", "{year}: {value}, must speed up to reach '{wording}' by {target_year}"),
+    "insufficient": ("{year}年:{value},按当前速度难以在{target_year}年实现“{wording}”", "{year}: {value}, too slow to reach '{wording}' by {target_year}"),
+    "moving_away": ("{year}年:{value},正偏离“{wording}”({target_year}年)", "{year}: {value}, moving away from '{wording}' ({target_year})"),
+    "insufficient_data": ("{year}年:{value},数据不足,无法判断进度", "{year}: {value}, too few data points to judge progress"),
+}
+NO_TARGET = ("{year}年:{value}({status})", "{year}: {value} ({status})")
+
+
+def finding(snap: Snapshot, indicator: str, lang: str) -> str:
+    """One sentence for a chart subtitle: the latest value and where it stands against the nearest target."""
+    catalog = snap.catalog
+    ind = catalog.indicators[indicator]
+    unit = catalog.units[ind.unit]
+    home = catalog.programme.home_region
+    a = snap.assessment
+    rows = a[(a["indicator"] == indicator) & (a["region"] == home)]
+    series = snap.series(indicator, [home]).sort_values("year")
+    if series.empty:
+        return t("empty.no_data", lang)
+    latest = series.iloc[-1]
+    value = fmt_value(float(latest["value"]), ind.unit, unit.name.get(lang), lang)
+    year = int(latest["year"])
+    quantified = rows[rows["milestone_year"].notna() & rows["target"].notna()].sort_values("milestone_year")
+    if len(quantified):
+        row = quantified.iloc[0]
+        template = FINDINGS.get(row["status"])
+        if template:
+            text = template[1] if lang == "en" else template[0]
+            return text.format(year=year, value=value, wording=target_wording(ind, row["plan"], lang),
+                               target_year=int(row["milestone_year"]))
+    status = rows.iloc[0]["status"] if len(rows) else None
+    label = progress.STATUS_LABELS.get(status, {}).get(lang, "") if status else ""
+    text = NO_TARGET[1] if lang == "en" else NO_TARGET[0]
+    return text.format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()

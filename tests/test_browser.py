@@ -1,0 +1,172 @@
+"""The dashboard in real headless Chromium, as a user drives it (Playwright with Debian's chromium).
+
+The app runs as ``innovation-monitor serve`` in a subprocess on a seeded SQLite database; nothing is
+mocked. These tests run in CI; a missing browser is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tools.screenshots import CHROMIUM_ARGS, free_port, start_server
+
+from .conftest import PROJECT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{folder / 'app.sqlite3'}",
+               INNOVATION_MONITOR_INSTANCE=str(folder / "instance"))
+    subprocess.run([sys.executable, "-m", "indicators", "init"], cwd=PROJECT, env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    server = start_server(port, env)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make setup` (apt-get install chromium)"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Page:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def settle(page: Page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+
+
+def chart_title(page: Page, graph_id: str) -> str:
+    locator = page.locator(f"#{graph_id} .gtitle")
+    expect(locator).to_have_count(1, timeout=15_000)
+    return locator.text_content()
+
+
+def pick(page: Page, dropdown_id: str, text: str) -> None:
+    """Choose an option of a dcc.Dropdown by typing, as a user does."""
+    page.locator(f"#{dropdown_id}").click()
+    page.keyboard.type(text)
+    page.get_by_role("option", name=text).first.click()
+    page.keyboard.press("Escape")
+
+
+@pytest.mark.parametrize(("path", "heading"), [
+    ("/", "规划目标总览"), ("/trend", "指标趋势"), ("/gaps", "目标差距"), ("/compare", "对标比较"),
+    ("/data", "数据明细"), ("/methodology", "方法说明"),
+])
+def test_every_page_opens_in_chinese(page, app_url, path, heading):
+    page.goto(app_url + path)
+    settle(page)
+    expect(page.locator("h1")).to_have_text(heading)
+    expect(page.locator("#navbar")).to_contain_text("总览")
+
+
+def test_language_switch_is_remembered(page, app_url):
+    page.goto(app_url + "/trend?indicator=TECH_CONTRACT_TURNOVER")
+    settle(page)
+    assert chart_title(page, "trend-graph").startswith("技术合同成交额")
+    page.locator("#lang-switch").click()
+    page.wait_for_url("**lang=en**")
+    settle(page)
+    expect(page.locator("h1")).to_have_text("Indicator trend")
+    assert chart_title(page, "trend-graph").startswith("Technology contract turnover")
+    assert "indicator=TECH_CONTRACT_TURNOVER" in page.url
+    page.goto(app_url + "/gaps")  # no lang in the link: the remembered choice applies
+    page.wait_for_url("**lang=en**")
+    settle(page)
+    expect(page.locator("h1")).to_have_text("Gap to target")
+
+
+def test_trend_controls_change_chart_and_url_and_reload_reproduces(page, app_url):
+    page.goto(app_url + "/trend?lang=zh")
+    settle(page)
+    assert chart_title(page, "trend-graph").startswith("全社会研发经费支出占地区生产总值比重")
+    pick(page, "trend-indicator", "世界主要科学中心 · 基础研究占比")
+    page.wait_for_function("() => document.querySelector('#trend-graph .gtitle')?.textContent.startsWith('基础研究经费占研发经费比重')")
+    pick(page, "trend-regions", "全国")
+    page.wait_for_function("() => [...document.querySelectorAll('#trend-graph .legendtext')].some(e => e.textContent === '全国')")
+    assert "indicator=BASIC_RESEARCH_SHARE" in page.url and "regions=beijing%2Cchina" in page.url.replace(",", "%2C")
+    why = page.locator("#trend-why").inner_text()
+    assert "低于目标区间" in why  # 16 % in 2025 against "about 17 %"
+    copied = page.url
+    page.goto("about:blank")
+    page.goto(copied)
+    settle(page)
+    assert chart_title(page, "trend-graph").startswith("基础研究经费占研发经费比重")
+    legend = [e.text_content() for e in page.locator("#trend-graph .legendtext").all()]
+    assert "北京" in legend and "全国" in legend
+
+
+def test_year_range_from_the_url_limits_the_chart(page, app_url):
+    page.goto(app_url + "/trend?indicator=TECH_CONTRACT_TURNOVER&years=2015,2020&lang=en")
+    settle(page)
+    years = page.evaluate("() => Array.from(document.querySelector('#trend-graph .js-plotly-plot')._fullData[0].x)"
+                          ".map(Number)")
+    assert min(years) >= 2015 and max(years) <= 2020 and 2015 in years
+
+
+def test_sources_table_lists_every_point_with_confidence(page, app_url):
+    page.goto(app_url + "/trend?indicator=RD_GDP_RATIO&lang=zh")
+    settle(page)
+    rows = page.locator("#trend-sources tbody tr")
+    expect(rows).to_have_count(10)
+    assert "国家统计局 2025-12-25" in page.locator("#trend-sources").inner_text()
+
+
+def test_overview_card_leads_to_its_trend_page(page, app_url):
+    page.goto(app_url + "/?lang=zh")
+    settle(page)
+    expect(page.locator("#card-TECH_CONTRACT_TURNOVER")).to_contain_text("8,536.9亿元")
+    page.locator("#card-TECH_CONTRACT_TURNOVER").click()
+    page.wait_for_url("**/trend?**indicator=TECH_CONTRACT_TURNOVER**")
+    settle(page)
+    assert chart_title(page, "trend-graph").startswith("技术合同成交额")
+
+
+def test_data_page_downloads_the_visible_rows_as_csv(page, app_url):
+    page.goto(app_url + "/data?indicators=RD_GDP_RATIO&regions=beijing&lang=zh")
+    settle(page)
+    expect(page.locator("#data-count")).to_have_text("10 行")
+    with page.expect_download() as info:
+        page.locator("#data-csv").click()
+    content = Path(info.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese correctly
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(rows) == 10
+    assert {r["year"]: r["value"] for r in rows}["2024"] in ("6.58", "6.58\r")
+    assert all(r["source"] for r in rows)
+
+
+def test_compare_page_draws_ranks_with_rank_one_on_top(page, app_url):
+    page.goto(app_url + "/compare?indicator=GIHI_RANK&lang=en")
+    settle(page)
+    low, high = page.evaluate("() => document.querySelector('#compare-over-time .js-plotly-plot')._fullLayout.yaxis.range")
+    assert low > high  # reversed: rank 1 at the top
+    assert "Beijing" in page.locator("#compare-latest").inner_text()

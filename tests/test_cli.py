@@ -1,0 +1,97 @@
+"""The command line, run as a user would (a subprocess against a real database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import PROJECT
+
+
+def run_cli(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "indicators", *args], capture_output=True, text=True,
+                            env=env, cwd=PROJECT, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def cli_env(database_url, tmp_path) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url
+    env["INNOVATION_MONITOR_INSTANCE"] = str(tmp_path / "instance")
+    return env
+
+
+def test_init_then_observations_prints_the_beijing_series_with_sources(cli_env):
+    first = run_cli("init", env=cli_env)
+    assert "loaded as batch 2" in first.stdout
+    second = run_cli("init", env=cli_env)
+    assert "Nothing to do" in second.stdout
+    out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "北京", "--format", "csv", env=cli_env)
+    frame = pd.read_csv(StringIO(out.stdout))
+    assert list(frame.columns[:8]) == ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch"]
+    assert frame.set_index("year").loc[[2016, 2020, 2024], "value"].tolist() == [5.78, 6.44, 6.58]
+    assert frame["source"].notna().all()
+    early = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--as-of", "2018-01-01",
+                    "--format", "json", env=cli_env)
+    assert [(r["year"], r["value"], r["batch"]) for r in json.loads(early.stdout)] == [(2016, 5.94, 1)]
+
+
+def test_usage_errors_exit_2_and_unknown_names_are_explained(cli_env):
+    run_cli("init", env=cli_env)
+    bad_date = run_cli("observations", "--as-of", "yesterday", env=cli_env, check=False)
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    unknown = run_cli("observations", "--indicator", "NO_SUCH", env=cli_env, check=False)
+    assert unknown.returncode == 2 and "未知指标" in unknown.stderr
+
+
+def test_revert_of_unknown_batch_is_rejected_with_exit_1(cli_env):
+    run_cli("init", env=cli_env)
+    result = run_cli("revert", "999", env=cli_env, check=False)
+    assert result.returncode == 1
+    assert "批次 999 不存在" in result.stderr and "no batch 999" in result.stderr
+
+
+def test_commands_before_init_say_what_to_do(tmp_path):
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    result = run_cli("batches", env=env, check=False)
+    assert result.returncode == 1 and "innovation-monitor init" in result.stderr
+
+
+def test_every_command_the_readme_names_exists():
+    from indicators.cli import main
+
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"innovation-monitor ([a-z][a-z-]+)", readme))
+    assert named, "the README names no commands"
+    missing = named - set(main.commands)
+    assert not missing, f"README names commands that do not exist: {missing}"
+
+
+def test_indicators_package_never_imports_dash():
+    code = ("import sys, importlib, pkgutil, indicators\n"
+            "for m in pkgutil.walk_packages(indicators.__path__, 'indicators.'):\n"
+            "    if m.name.startswith('indicators.migrations') or m.name == 'indicators.__main__':\n        continue\n"
+            "    importlib.import_module(m.name)\n"
+            "bad = sorted(n for n in sys.modules if n == 'dash' or n.startswith('dash.'))\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_readme_and_ci_use_the_makefile():
+    ci = (PROJECT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme and "make test" in readme
+    assert Path(PROJECT / "Makefile").read_text().count("\ntest:") == 1
