@@ -74,8 +74,11 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
         names.append(ind.short_name.get(lang))
         latest.append(f"{fmt_value(r.latest_value, ind.unit, unit, lang)} ({int(r.latest_year)})"
                       if pd.notna(r.latest_year) else "–")
-        targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
-                                                                   if pd.notna(r.milestone_year) else ""))
+        if r.qualifier == "none" or pd.isna(r.qualifier):
+            targets.append("–")
+        else:
+            targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
+                                                                       if pd.notna(r.milestone_year) else ""))
         colour, icon, _ = status_style(r.status)
         statuses.append(f"{icon} {progress.STATUS_LABELS.get(r.status, {}).get(lang, r.status)}")
         fills.append(colour)
@@ -100,7 +103,7 @@ def _tint(colour: str) -> str:
 
 def _chosen(snap: Snapshot, pillar: str | None, indicators: list[str] | None) -> list[str]:
     catalog = snap.catalog
-    codes = [c for c, ind in catalog.indicators.items() if ind.kind != "qualitative"]
+    codes = [ind.code for ind in catalog.ordered_indicators() if ind.kind != "qualitative"]
     if pillar:
         codes = [c for c in codes if catalog.indicators[c].pillar == pillar]
     if indicators:

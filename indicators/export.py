@@ -127,19 +127,21 @@ def briefing_template(
     src_label, asof_label, exp_label = (("来源", "数据截至", "导出于") if lang == "zh" else
                                         ("Source", "Data as of", "Exported"))
     unique_sources = list(dict.fromkeys(s for s in sources if s))
-    shown = "; ".join(_shorten(s, 90) for s in unique_sources[:3])
-    if len(unique_sources) > 3:
-        shown += f" (+{len(unique_sources) - 3})"
-    footer = f"{src_label}: {shown}<br>{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · innovation-monitor"
+    per_line = 150 if size == "slide" else 110
+    lines = [_shorten(s, per_line - 4) for s in unique_sources[:2]]
+    more = f" (+{len(unique_sources) - 2})" if len(unique_sources) > 2 else ""
+    shown = "<br>".join(f"{src_label}: {line}" for line in lines) + more
+    footer = f"{shown}<br>{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · innovation-monitor"
     out.update_layout(
         title={"text": f"<b>{title}</b><br><span style='font-size:0.8em;color:#444'>{subtitle}</span>",
-               "x": 0.02, "xanchor": "left", "y": 0.97, "yanchor": "top", "font": {"size": 24 if size == "slide" else 20}},
+               "x": 0.02, "xanchor": "left", "y": 0.965, "yref": "container", "yanchor": "top",
+               "font": {"size": 24 if size == "slide" else 20}},
         font={"family": FONT_FAMILY, "size": 15 if size == "slide" else 13},
-        margin={"l": 80, "r": 40, "t": 120, "b": 150 if size == "slide" else 140},
+        margin={"l": 80, "r": 40, "t": 130, "b": 165 if size == "slide" else 150},
         width=spec.width, height=spec.height, paper_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0},
     )
-    out.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-(120 if size == "slide" else 115),
+    out.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-(110 if size == "slide" else 100),
                        xanchor="left", yanchor="top", showarrow=False, align="left",
                        font={"size": 11, "color": "#555555"})
     return out

@@ -119,6 +119,8 @@ def fmt_value(value: float | None, unit_code: str, unit_name: str, lang: str) ->
         return "–"
     if unit_code == "rank":
         return f"第{int(value)}位" if lang == "zh" else f"No. {int(value)}"
+    if unit_code == "cny_100m" and lang == "en":  # '853.69 billion yuan' reads better than '8,536.9 100 million yuan'
+        return f"{fmt_number(value / 10)} billion yuan"
     number = fmt_number(value)
     if unit_code in ("percent", "percent_per_year"):
         return f"{number}%" if lang == "zh" else f"{number} %"

@@ -50,6 +50,7 @@ class Snapshot:
     regions: pd.DataFrame
     batches: pd.DataFrame
     _assessment: pd.DataFrame | None = field(default=None, repr=False)
+    _by_indicator: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -63,8 +64,12 @@ class Snapshot:
             return self._assessment
 
     def series(self, indicator: str, regions: list[str] | None = None) -> pd.DataFrame:
-        frame = self.observations
-        frame = frame[frame["indicator"] == indicator]
+        """One indicator's current observations (for some regions): a dictionary look-up, not a scan."""
+        if self._by_indicator is None:
+            with self._lock:
+                if self._by_indicator is None:
+                    self._by_indicator = {code: part for code, part in self.observations.groupby("indicator", sort=False)}
+        frame = self._by_indicator.get(indicator, self.observations.iloc[0:0])
         if regions is not None:
             frame = frame[frame["region"].isin(regions)]
         return frame
@@ -79,7 +84,7 @@ class Snapshot:
         return code
 
     def regions_with_data(self, indicator: str) -> list[str]:
-        return sorted(self.observations.loc[self.observations["indicator"] == indicator, "region"].unique())
+        return sorted(self.series(indicator)["region"].unique())
 
 
 def snapshot(engine: Engine | None = None, catalog: Catalog | None = None, as_of: date | None = None) -> Snapshot:

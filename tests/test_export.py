@@ -1,0 +1,108 @@
+"""PNG export and briefing packs, rendered for real by kaleido in Debian's Chromium."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import plotly.graph_objects as go
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from indicators import briefing, export
+from indicators import snapshot as snapshots
+
+
+@pytest.fixture
+def snap(seeded_engine, catalog):
+    return snapshots.snapshot(seeded_engine, catalog)
+
+
+def _image(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _title_only(title: str, family: str = export.FONT_FAMILY) -> bytes:
+    fig = go.Figure()
+    fig.update_layout(title={"text": title, "font": {"family": family, "size": 40}}, template="plotly_white",
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return export.SERVER.render(fig, fmt="png", width=600, height=150, scale=1)
+
+
+def _differs(a: bytes, b: bytes) -> float:
+    """Share of pixels that differ between two images of the same size."""
+    diff = ImageChops.difference(_image(a), _image(b)).convert("L").point(lambda v: 255 if v > 40 else 0)
+    return ImageStat.Stat(diff).mean[0] / 255
+
+
+def test_chinese_renders_as_glyphs_not_boxes():
+    one, two = _title_only("研发投入强度"), _title_only("技术合同成交")
+    boxes = _title_only("\ue000\ue001\ue002\ue003\ue004\ue005")  # private-use code points: drawn as boxes
+    assert _differs(one, two) > 0.005  # two Chinese titles look different: real glyphs, not one box shape
+    assert _differs(one, boxes) > 0.005
+    # the Simplified Chinese font, not another CJK font picked by fallback: 'Noto Sans CJK JP' draws 直 differently
+    sc, jp = _title_only("直角 海 骨", '"Noto Sans CJK SC"'), _title_only("直角 海 骨", '"Noto Sans CJK JP"')
+    assert _differs(sc, jp) > 0.0005
+    assert _differs(sc, _title_only("直角 海 骨")) < 0.0005  # our font family resolves to the SC face
+
+
+def test_indicator_png_has_the_requested_size_and_is_not_blank(snap):
+    chart = briefing.indicator_chart(snap, "RD_GDP_RATIO", lang="zh")
+    assert chart.finding == "2024年:6.58%,处于“保持在6%左右”目标区间内(2025年)"
+    slide = _image(export.to_image(chart.figure, size="slide"))
+    assert slide.size == (2560, 1440)
+    assert ImageStat.Stat(slide.convert("L")).stddev[0] > 20  # lines, text and markers, not an empty canvas
+    page_chart = briefing.indicator_chart(snap, "RD_GDP_RATIO", lang="en", size="page")
+    assert page_chart.finding == "2024: 6.58 %, within the 'maintained at about 6 %' band for 2025"
+    assert _image(export.to_image(page_chart.figure, size="page")).size == (1920, 1200)
+    svg = export.to_image(chart.figure, size="slide", fmt="svg")
+    assert svg.lstrip().startswith(b"<svg") and "全社会研发经费支出".encode() in svg
+
+
+def test_footer_names_the_sources_and_dates(snap):
+    chart = briefing.indicator_chart(snap, "TECH_CONTRACT_TURNOVER", lang="en")
+    footer = chart.figure.layout.annotations[-1].text
+    assert "Source: 中新社 2024-01-19" in footer and "Data as of:" in footer and "Exported:" in footer
+
+
+def test_concurrent_exports_each_get_their_own_chart(snap):
+    codes = ["RD_GDP_RATIO", "TECH_CONTRACT_TURNOVER", "GIHI_RANK", "BASIC_RESEARCH_SHARE"]
+    charts = {c: briefing.indicator_chart(snap, c, lang="zh", size="page") for c in codes}
+    alone = {c: export.to_image(charts[c].figure, size="page") for c in codes}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = dict(zip(codes * 2, pool.map(lambda c: export.to_image(charts[c].figure, size="page"), codes * 2),
+                            strict=True))
+    for code in codes:
+        assert _differs(together[code], alone[code]) < 0.001, code
+    assert _differs(alone["RD_GDP_RATIO"], alone["GIHI_RANK"]) > 0.01
+
+
+def test_briefing_pack_contains_what_its_index_lists(snap):
+    steps = []
+    pack = briefing.build_pack(snap, lang="zh", pillar="science", on_progress=lambda d, t, w: steps.append((d, t)))
+    with zipfile.ZipFile(io.BytesIO(pack)) as zf:
+        names = set(zf.namelist())
+        index = zf.read("index.md").decode("utf-8")
+        listed = set(re.findall(r"\]\(([^)]+\.png)\)", index))
+        assert listed == {n for n in names if n.endswith(".png")}
+        assert {"status.csv", "index.md", "index.html", "scorecard.png"} <= names
+        assert zf.read("status.csv").startswith(b"\xef\xbb\xbf")
+        status = zf.read("status.csv").decode("utf-8-sig")
+        assert "RD_GDP_RATIO" in status and "within_band" in status
+        charts = sorted(n for n in listed if n[0].isdigit())
+        assert [n.split("-", 1)[1] for n in charts] == ["BASIC_RESEARCH_SHARE.png", "RD_GDP_RATIO.png",
+                                                         "BASIC_RESEARCH_EXPENDITURE.png", "RD_EXPENDITURE.png"]
+        for name in charts:
+            assert _image(zf.read(name)).size == (2560, 1440)
+    assert "处于“保持在6%左右”目标区间内" in index and "国家统计局 2025-12-25" in index
+    assert steps[-1][0] == steps[-1][1]
+
+
+def test_missing_browser_gives_a_clear_message(monkeypatch):
+    monkeypatch.setattr(export, "find_browser", lambda: None)
+    server = export.RenderServer()
+    with pytest.raises(export.ExportUnavailable) as info:
+        server.render(go.Figure(), fmt="png", width=100, height=100, scale=1)
+    assert "apt-get install -y chromium" in info.value.message_en and "未找到 Chromium" in info.value.message_zh
