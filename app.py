@@ -12,6 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
+from dashboards import _exports
 from dashboards._common import lang_from_search, nav_href
 from indicators.i18n import t
 
@@ -28,6 +29,7 @@ app = dash.Dash(
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = app.server
+server.register_blueprint(_exports.blueprint)  # image and pack downloads rendered on the server
 
 app.layout = html.Div(
     [

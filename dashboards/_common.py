@@ -56,6 +56,22 @@ def status_badge(status: str, lang: str, **kwargs) -> html.Span:
                      style={"background": colour, "color": text_colour}, **kwargs)
 
 
+def export_href(view: str, lang: str, *, size: str = "slide", fmt: str = "png", **params) -> str:
+    return nav_href("/export/chart", lang, view=view, size=size, format=fmt, **params)
+
+
+def export_links(view: str, lang: str, **params) -> html.Div:
+    """Links that download the chart rendered on the server in the briefing template."""
+    links = [("export.png_slide", "slide", "png"), ("export.png_page", "page", "png"), ("export.svg", "slide", "svg")]
+    return html.Div(
+        [html.A(t(key, lang), href=export_href(view, lang, size=size, fmt=fmt, **params), download="",
+                className="btn btn-outline-primary btn-sm me-2", id=f"{view}-export-{size}-{fmt}")
+         for key, size, fmt in links]
+        + [html.Span(t("export.hint", lang), className="small text-muted")],
+        className="mb-2 d-flex flex-wrap align-items-center gap-1", id=f"{view}-export",
+    )
+
+
 def empty_state(message: str, *, link: str | None = None, link_text: str | None = None) -> html.Div:
     children = [html.P(message, className="mb-0")]
     if link:

@@ -11,8 +11,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, page_header, split_param, sync_url
-from indicators import figures
+from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, page_header, split_param, sync_url
+from indicators import views
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/compare", order=3, nav_key="nav.compare", title="对标比较 Compare")
@@ -67,27 +67,12 @@ def update(indicator: str | None, regions: list[str] | None, lang: str):
 def render(snap, indicator: str | None, regions: list[str], lang: str):
     if indicator is None:
         return empty_state(t("empty.no_rows", lang))
-    catalog = snap.catalog
-    ind = catalog.indicators[indicator]
-    home = catalog.programme.home_region
-    series = snap.series(indicator, regions or None)
-    if series.empty:
+    drawn = views.compare_figures(snap, indicator, regions, lang)
+    if drawn is None:
         return empty_state(t("empty.no_data", lang))
-    names = {c: snap.region_name(c, lang) for c in series["region"].unique()}
-    unit = catalog.units[ind.unit]
-    latest = series.sort_values("year").groupby("region").tail(1)
-    rank = ind.kind == "rank"
-    editions = [{"year": e.year, "label": e.note.get(lang)} for e in ind.editions] if rank else []
-    if rank:
-        over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
-                                 title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
-        latest = latest[latest["year"] == latest["year"].max()]
-    else:
-        over_time = figures.trend(series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit,
-                                  unit_name=unit.name.get(lang), region_names=names, home_region=home)
-    bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
-                               unit_name=unit.name.get(lang), rank=rank, title=t("compare.latest", lang))
-    return [dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
+    over_time, bars, _ = drawn
+    return [export_links("compare", lang, indicator=indicator, regions=",".join(regions) or None),
+            dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
             dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG)]
 
 

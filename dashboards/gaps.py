@@ -10,21 +10,21 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, nav_href, page_header, status_badge, sync_url
-from indicators import figures
+from dashboards._common import (GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_header, status_badge,
+                                sync_url)
+from indicators import views
 from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
 
 dash.register_page(__name__, path="/gaps", order=2, nav_key="nav.gaps", title="目标差距 Target gaps")
 
 PAGE = "gaps"
-QUANTIFIED = ("about", "at_least", "exceed", "at_most", "top_n")
 
 
 def layout(pillar: str | None = None, milestone: str | None = None, lang: str | None = None, **_):
     lang = normalise_lang(lang)
     snap = current()
     catalog = snap.catalog
-    rows = _quantified(snap)
+    rows = views.gap_rows(snap)
     years = sorted({int(y) for y in rows["milestone_year"].dropna()})
     pillars = [{"label": t("common.all", lang), "value": "all"}] + [
         {"label": p.name.get(lang), "value": p.code} for p in catalog.programme.pillars
@@ -47,12 +47,6 @@ def layout(pillar: str | None = None, milestone: str | None = None, lang: str | 
     ])
 
 
-def _quantified(snap) -> pd.DataFrame:
-    a = snap.assessment
-    home = snap.catalog.programme.home_region
-    return a[(a["region"] == home) & a["qualifier"].isin(QUANTIFIED)]
-
-
 @callback(Output(f"{PAGE}-body", "children"), Input(f"{PAGE}-pillar", "value"), Input(f"{PAGE}-milestone", "value"),
           State(f"{PAGE}-lang", "data"))
 def update(pillar: str, milestone: int | None, lang: str):
@@ -60,21 +54,14 @@ def update(pillar: str, milestone: int | None, lang: str):
 
 
 def render(snap, pillar: str | None, milestone: int | None, lang: str):
-    catalog = snap.catalog
-    rows = _quantified(snap)
-    if pillar and pillar != "all":
-        rows = rows[rows["pillar"] == pillar]
-    if milestone is not None:
-        rows = rows[rows["milestone_year"] == milestone]
+    rows = views.gap_rows(snap, pillar, milestone)
     if rows.empty:
         return empty_state(t("empty.no_rows", lang))
-    labels = {c: catalog.indicators[c].short_name.get(lang) for c in rows["indicator"]}
-    progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, title=t("gaps.progress", lang))
-    paced = rows[rows["actual_rate"].notna() & rows["required_rate"].notna() & (rows["growth"] == "compound")]
-    children = [dcc.Graph(id=f"{PAGE}-progress", figure=progress_fig, config=GRAPH_CONFIG)]
-    if len(paced):
-        children.append(dcc.Graph(id=f"{PAGE}-pace", config=GRAPH_CONFIG,
-                                  figure=figures.pace_bars(paced, lang=lang, labels=labels, title=t("gaps.pace", lang))))
+    progress_fig, pace_fig = views.gap_figures(snap, rows, lang)
+    children = [export_links("gaps", lang, pillar=pillar, milestone=milestone),
+                dcc.Graph(id=f"{PAGE}-progress", figure=progress_fig, config=GRAPH_CONFIG)]
+    if pace_fig is not None:
+        children.append(dcc.Graph(id=f"{PAGE}-pace", config=GRAPH_CONFIG, figure=pace_fig))
     children.append(_table(rows.sort_values("progress_share", na_position="first"), snap, lang))
     return children
 

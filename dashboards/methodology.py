@@ -7,8 +7,7 @@ from pathlib import Path
 import dash
 from dash import dcc, html
 
-from dashboards._common import page_header
-from indicators.i18n import normalise_lang, t
+from indicators.i18n import normalise_lang
 
 dash.register_page(__name__, path="/methodology", order=9, nav_key="nav.methodology", title="方法说明 Methodology")
 
@@ -18,5 +17,5 @@ TEXT_DIR = Path(__file__).resolve().parent.parent / "indicators" / "methodology"
 def layout(lang: str | None = None, **_):
     lang = normalise_lang(lang)
     text = (TEXT_DIR / f"methodology.{lang}.md").read_text(encoding="utf-8")
-    return html.Div([page_header(t("method.title", lang)),
-                     html.Div(dcc.Markdown(text, mathjax=False, id="methodology-text"), className="im-panel")])
+    # the text opens with its own title
+    return html.Div(dcc.Markdown(text, mathjax=False, id="methodology-text"), className="im-panel")

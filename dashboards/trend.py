@@ -11,7 +11,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, nav_href, page_header, split_param, status_badge, sync_url
+from dashboards._common import (GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_header, split_param,
+                                status_badge, sync_url)
 from indicators import progress, views
 from indicators.i18n import fmt_value, normalise_lang, t
 
@@ -70,6 +71,7 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
         ], className="g-3 mb-2"),
         dbc.Checklist(id=f"{PAGE}-vintages", options=[{"label": t("common.show_vintages", lang), "value": "1"}],
                       value=["1"] if vintages == "1" else [], switch=True, className="mb-2"),
+        html.Div(id=f"{PAGE}-export-links"),
         dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, style={"height": "480px"}), type="dot"),
         dbc.Row([
             dbc.Col(html.Div(id=f"{PAGE}-why", className="im-panel im-why"), lg=5),
@@ -107,6 +109,7 @@ def year_bounds(indicator: str):
     Output(f"{PAGE}-graph", "figure"),
     Output(f"{PAGE}-why", "children"),
     Output(f"{PAGE}-sources", "children"),
+    Output(f"{PAGE}-export-links", "children"),
     Input(f"{PAGE}-indicator", "value"),
     Input(f"{PAGE}-regions", "value"),
     Input(f"{PAGE}-years", "value"),
@@ -114,7 +117,10 @@ def year_bounds(indicator: str):
     State(f"{PAGE}-lang", "data"),
 )
 def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None, lang: str):
-    return render(current(), indicator, regions or [], years, bool(vintages), normalise_lang(lang))
+    lang = normalise_lang(lang)
+    links = export_links("trend", lang, indicator=indicator, regions=",".join(regions or []) or None,
+                         years=",".join(str(y) for y in years) if years else None)
+    return (*render(current(), indicator, regions or [], years, bool(vintages), lang), links)
 
 
 def render(snap, indicator: str, regions: list[str], years, show_vintages: bool, lang: str):

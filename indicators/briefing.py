@@ -58,6 +58,35 @@ def indicator_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[
     return Chart(indicator=indicator, title=view.title, finding=sentence, sources=list(dict.fromkeys(sources)), figure=fig)
 
 
+def gaps_chart(snap: Snapshot, *, lang: str, pillar: str | None = None, milestone: int | None = None,
+               size: str = "slide") -> Chart:
+    """The progress bullet chart of the target-gap page in the briefing template."""
+    rows = views.gap_rows(snap, pillar, milestone)
+    fig, _ = views.gap_figures(snap, rows, lang)
+    counts = rows["status"].value_counts()
+    parts = [f"{progress.STATUS_LABELS.get(s, {}).get(lang, s)} {n}" for s, n in counts.items()]
+    title = ("目标差距" if lang == "zh" else "Gap to target") + (f" · {milestone}" if milestone else "")
+    sources = [tg.source for code in rows["indicator"] for tg in snap.catalog.indicators[code].targets]
+    fig = export.briefing_template(fig, title=title, subtitle=("; " if lang == "en" else ";").join(parts),
+                                   sources=sources, data_as_of=data_as_of(snap), lang=lang, size=size)
+    return Chart(indicator="gaps", title=title, finding="; ".join(parts), sources=list(dict.fromkeys(sources)), figure=fig)
+
+
+def compare_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
+                  size: str = "slide") -> Chart:
+    """The compare page's chart over time (bump chart for ranks) in the briefing template."""
+    drawn = views.compare_figures(snap, indicator, regions, lang)
+    if drawn is None:
+        return indicator_chart(snap, indicator, lang=lang, regions=regions, size=size)
+    over_time, _, series = drawn
+    title = views.chart_title(snap, indicator, lang)
+    sentence = views.finding(snap, indicator, lang)
+    sources = series.sort_values("year", ascending=False)["source"].tolist()
+    fig = export.briefing_template(over_time, title=title, subtitle=sentence, sources=sources,
+                                   data_as_of=data_as_of(snap), lang=lang, size=size)
+    return Chart(indicator=indicator, title=title, finding=sentence, sources=list(dict.fromkeys(sources)), figure=fig)
+
+
 def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicators: list[str] | None = None) -> go.Figure:
     """The overview scorecard as a table figure: indicator, latest value, 2025 target, status."""
     catalog = snap.catalog

@@ -147,3 +147,53 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
     label = progress.STATUS_LABELS.get(status, {}).get(lang, "") if status else ""
     text = NO_TARGET[1] if lang == "en" else NO_TARGET[0]
     return text.format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()
+
+
+QUANTIFIED = ("about", "at_least", "exceed", "at_most", "top_n")
+
+
+def gap_rows(snap: Snapshot, pillar: str | None = None, milestone: int | None = None) -> pd.DataFrame:
+    """The home region's quantified targets (optionally one pillar, one milestone year)."""
+    a = snap.assessment
+    rows = a[(a["region"] == snap.catalog.programme.home_region) & a["qualifier"].isin(QUANTIFIED)]
+    if pillar and pillar != "all":
+        rows = rows[rows["pillar"] == pillar]
+    if milestone is not None:
+        rows = rows[rows["milestone_year"] == milestone]
+    return rows
+
+
+def gap_figures(snap: Snapshot, rows: pd.DataFrame, lang: str) -> tuple[go.Figure, go.Figure | None]:
+    """The progress bullet chart and, where growth is compound, actual versus required pace."""
+    labels = {c: snap.catalog.indicators[c].short_name.get(lang) for c in rows["indicator"]}
+    progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, title=t("gaps.progress", lang))
+    paced = rows[rows["actual_rate"].notna() & rows["required_rate"].notna() & (rows["growth"] == "compound")]
+    pace_fig = figures.pace_bars(paced, lang=lang, labels=labels, title=t("gaps.pace", lang)) if len(paced) else None
+    return progress_fig, pace_fig
+
+
+def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, lang: str
+                    ) -> tuple[go.Figure, go.Figure, pd.DataFrame] | None:
+    """Rank over time (bump) or series, and the latest-year bars, for the home region and its peers."""
+    catalog = snap.catalog
+    ind = catalog.indicators[indicator]
+    home = catalog.programme.home_region
+    series = snap.series(indicator, regions or None)
+    if series.empty:
+        return None
+    names = {c: snap.region_name(c, lang) for c in series["region"].unique()}
+    unit = catalog.units[ind.unit]
+    latest = series.sort_values("year").groupby("region").tail(1)
+    rank = ind.kind == "rank"
+    if rank:
+        editions = [{"year": e.year, "label": e.note.get(lang)} for e in ind.editions]
+        over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
+                                 title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
+        latest = latest[latest["year"] == latest["year"].max()]
+    else:
+        over_time = figures.trend(series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit,
+                                  unit_name=unit.name.get(lang), region_names=names, home_region=home,
+                                  title=chart_title(snap, indicator, lang))
+    bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
+                               unit_name=unit.name.get(lang), rank=rank, title=t("compare.latest", lang))
+    return over_time, bars, series

@@ -79,12 +79,12 @@ def pick(page: Page, dropdown_id: str, text: str) -> None:
 
 @pytest.mark.parametrize(("path", "heading"), [
     ("/", "规划目标总览"), ("/trend", "指标趋势"), ("/gaps", "目标差距"), ("/compare", "对标比较"),
-    ("/data", "数据明细"), ("/methodology", "方法说明"),
+    ("/data", "数据明细"), ("/methodology", "方法说明"), ("/briefing", "简报导出"),
 ])
 def test_every_page_opens_in_chinese(page, app_url, path, heading):
     page.goto(app_url + path)
     settle(page)
-    expect(page.locator("h1")).to_have_text(heading)
+    expect(page.locator("h1").first).to_contain_text(heading)
     expect(page.locator("#navbar")).to_contain_text("总览")
 
 
@@ -170,3 +170,34 @@ def test_compare_page_draws_ranks_with_rank_one_on_top(page, app_url):
     low, high = page.evaluate("() => document.querySelector('#compare-over-time .js-plotly-plot')._fullLayout.yaxis.range")
     assert low > high  # reversed: rank 1 at the top
     assert "Beijing" in page.locator("#compare-latest").inner_text()
+
+
+def test_trend_chart_downloads_as_a_briefing_png(page, app_url):
+    from PIL import Image
+
+    page.goto(app_url + "/trend?indicator=TECH_CONTRACT_TURNOVER&lang=en")
+    settle(page)
+    with page.expect_download() as info:
+        page.locator("#trend-export-slide-png").click()
+    assert info.value.suggested_filename == "TECH_CONTRACT_TURNOVER-en-slide.png"
+    with Image.open(info.value.path()) as image:
+        assert image.size == (2560, 1440)
+
+
+def test_briefing_page_builds_a_pack_with_progress(page, app_url):
+    import zipfile
+
+    page.goto(app_url + "/briefing?pillar=science&lang=zh")
+    settle(page)
+    page.locator("#brief-build").click()
+    expect(page.locator("#brief-download")).to_be_visible(timeout=90_000)
+    with page.expect_download() as info:
+        page.locator("#brief-download").click()
+    with zipfile.ZipFile(info.value.path()) as zf:
+        names = zf.namelist()
+    assert "index.md" in names and "scorecard.png" in names and any(n.endswith("RD_GDP_RATIO.png") for n in names)
+
+
+def test_export_errors_are_plain_text(page, app_url):
+    response = page.request.get(app_url + "/export/chart?view=trend&indicator=NOPE")
+    assert response.status == 404 and "未知指标" in response.text()

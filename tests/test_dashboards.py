@@ -75,10 +75,11 @@ def test_gaps_render_sorts_and_filters(snap):
     from dashboards import gaps
 
     children = gaps.render(snap, "all", 2025, "en")
-    progress_fig = children[0].figure
+    assert children[0].id == "gaps-export"
+    progress_fig = children[1].figure
     shown = list(progress_fig.data[1].y)
     assert "R&D intensity" in shown and "Tech contract turnover" in shown
-    only_science = gaps.render(snap, "science", 2025, "en")[0].figure
+    only_science = gaps.render(snap, "science", 2025, "en")[1].figure
     assert set(only_science.data[1].y) == {"R&D intensity", "Basic research share"}
 
 
@@ -86,9 +87,9 @@ def test_compare_render_for_a_ranking_and_for_a_statistic(snap):
     from dashboards import compare
 
     rank_children = compare.render(snap, "NATURE_INDEX_CITY_RANK", [], "zh")
-    assert rank_children[0].figure.layout.yaxis.autorange == "reversed"
+    assert rank_children[1].figure.layout.yaxis.autorange == "reversed"
     stat_children = compare.render(snap, "RD_GDP_RATIO", ["beijing", "china", "shanghai"], "en")
-    bars = stat_children[1].figure.data[0]
+    bars = stat_children[2].figure.data[0]
     assert {"Beijing (2024)", "China (2024)", "Shanghai (2023)"} == set(bars.y)
 
 

@@ -1,0 +1,69 @@
+"""Server routes for downloads that are not Dash callbacks: chart images and finished briefing packs.
+
+``/export/chart?view=trend|gaps|compare&format=png|svg&size=slide|page&lang=..`` renders the chart of a
+view (same builders as the page) in the briefing template; ``/export/brief/<job>.zip`` hands out a pack
+built in the background by the briefing page. Errors are plain bilingual text, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from dashboards._common import current, split_param
+from indicators import briefing, export
+from indicators.i18n import normalise_lang
+from indicators.jobs import JOBS
+
+blueprint = Blueprint("exports", __name__)
+
+
+def _text(message: str, status: int) -> Response:
+    return Response(message, status=status, mimetype="text/plain; charset=utf-8")
+
+
+@blueprint.get("/export/chart")
+def chart() -> Response:
+    args = request.args
+    lang = normalise_lang(args.get("lang"))
+    size = args.get("size", "slide")
+    fmt = args.get("format", "png")
+    if size not in export.SIZES or fmt not in ("png", "svg"):
+        return _text("size: slide|page; format: png|svg / 参数错误", 400)
+    snap = current()
+    catalog = snap.catalog
+    view = args.get("view", "trend")
+    indicator = args.get("indicator")
+    regions = [r for r in split_param(args.get("regions")) if r in set(snap.regions["code"])] or None
+    if view in ("trend", "compare") and indicator not in catalog.indicators:
+        return _text(f"unknown indicator / 未知指标: {indicator}", 404)
+    if view == "trend":
+        chart_ = briefing.indicator_chart(snap, indicator, lang=lang, regions=regions, size=size)
+        name = indicator
+    elif view == "compare":
+        chart_ = briefing.compare_chart(snap, indicator, lang=lang, regions=regions, size=size)
+        name = f"{indicator}-compare"
+    elif view == "gaps":
+        milestone = args.get("milestone")
+        chart_ = briefing.gaps_chart(snap, lang=lang, pillar=args.get("pillar"), size=size,
+                                     milestone=int(milestone) if milestone and milestone.isdigit() else None)
+        name = "target-gaps"
+    else:
+        return _text(f"unknown view / 未知视图: {view}", 404)
+    try:
+        image = export.to_image(chart_.figure, size=size, fmt=fmt)
+    except export.ExportUnavailable as exc:
+        return _text(f"{exc.message_zh}\n{exc.message_en}", 503)
+    mimetype = "image/png" if fmt == "png" else "image/svg+xml"
+    return Response(image, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{lang}-{size}.{fmt}"'})
+
+
+@blueprint.get("/export/brief/<job_id>.zip")
+def brief(job_id: str) -> Response:
+    job = JOBS.get(job_id)
+    if job is None or not job.finished:
+        return _text("no such pack, or not ready yet / 简报包不存在或尚未生成", 404)
+    if job.error:
+        return _text(job.error, 500)
+    return Response(job.result, mimetype="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="briefing-pack.zip"'})

@@ -1,0 +1,111 @@
+"""Briefing page: choose pillar, indicators, regions and language; build a pack in the background.
+
+The build runs as a background job (``indicators.jobs``), so other users' requests go on; the page polls
+its progress and offers the zip when it is ready. The choices live in the URL like every other view.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboards._common import current, page_header, split_param, sync_url
+from indicators import briefing
+from indicators.i18n import normalise_lang, t
+from indicators.jobs import JOBS
+
+dash.register_page(__name__, path="/briefing", order=5, nav_key="nav.briefing", title="简报导出 Briefing")
+
+PAGE = "brief"
+
+
+def layout(pillar: str | None = None, indicators: str | None = None, regions: str | None = None,
+           packlang: str | None = None, size: str | None = None, lang: str | None = None, **_):
+    lang = normalise_lang(lang)
+    snap = current()
+    catalog = snap.catalog
+    pillars = [{"label": t("common.all", lang), "value": "all"}] + [
+        {"label": p.name.get(lang), "value": p.code} for p in catalog.programme.pillars if p.code != "overall"]
+    ind_options = [{"label": i.short_name.get(lang), "value": i.code}
+                   for i in catalog.ordered_indicators() if i.kind != "qualitative"]
+    home = catalog.programme.home_region
+    reg_options = [{"label": snap.region_name(c, lang), "value": c}
+                   for c in sorted(set(snap.observations["region"])) if c != home]
+    return html.Div([
+        dcc.Store(id=f"{PAGE}-lang", data=lang),
+        dcc.Store(id=f"{PAGE}-url"),
+        dcc.Store(id=f"{PAGE}-job"),
+        dcc.Interval(id=f"{PAGE}-poll", interval=500, disabled=True),
+        page_header(t("brief.title", lang), t("brief.subtitle", lang)),
+        dbc.Row([
+            dbc.Col([dbc.Label(t("common.pillar", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-pillar", options=pillars, clearable=False,
+                                  value=pillar if pillar in {p["value"] for p in pillars} else "all")], md=4),
+            dbc.Col([dbc.Label(t("common.indicator", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-indicators", options=ind_options, multi=True,
+                                  value=[c for c in split_param(indicators) if c in catalog.indicators])], md=8),
+            dbc.Col([dbc.Label(t("brief.peers", lang)),
+                     dcc.Dropdown(id=f"{PAGE}-regions", options=reg_options, multi=True,
+                                  value=[r for r in split_param(regions) if r != home])], md=6),
+            dbc.Col([dbc.Label(t("brief.language", lang)),
+                     dbc.RadioItems(id=f"{PAGE}-packlang", inline=True, value=normalise_lang(packlang or lang),
+                                    options=[{"label": "中文", "value": "zh"}, {"label": "English", "value": "en"}])],
+                    md=3),
+            dbc.Col([dbc.Label(t("brief.size", lang)),
+                     dbc.RadioItems(id=f"{PAGE}-size", inline=True, value=size if size in ("slide", "page") else "slide",
+                                    options=[{"label": t("brief.size_slide", lang), "value": "slide"},
+                                             {"label": t("brief.size_page", lang), "value": "page"}])], md=3),
+        ], className="g-3 mb-3"),
+        dbc.Button(t("brief.build", lang), id=f"{PAGE}-build", color="primary"),
+        html.Div(id=f"{PAGE}-status", className="mt-3"),
+    ])
+
+
+@callback(Output(f"{PAGE}-job", "data"), Output(f"{PAGE}-poll", "disabled"),
+          Input(f"{PAGE}-build", "n_clicks"),
+          State(f"{PAGE}-pillar", "value"), State(f"{PAGE}-indicators", "value"), State(f"{PAGE}-regions", "value"),
+          State(f"{PAGE}-packlang", "value"), State(f"{PAGE}-size", "value"), prevent_initial_call=True)
+def start(_n, pillar, indicators, regions, packlang, size):
+    snap = current()
+    home = snap.catalog.programme.home_region
+    chosen_regions = [home, *regions] if regions else None
+
+    def work(report):
+        return briefing.build_pack(snap, lang=normalise_lang(packlang), pillar=None if pillar == "all" else pillar,
+                                   indicators=indicators or None, regions=chosen_regions, size=size or "slide",
+                                   on_progress=report)
+
+    job = JOBS.submit(work)
+    return job.id, False
+
+
+@callback(Output(f"{PAGE}-status", "children"), Output(f"{PAGE}-poll", "disabled", allow_duplicate=True),
+          Input(f"{PAGE}-poll", "n_intervals"), State(f"{PAGE}-job", "data"), State(f"{PAGE}-lang", "data"),
+          prevent_initial_call=True)
+def poll(_n, job_id, lang):
+    return job_status(job_id, normalise_lang(lang))
+
+
+def job_status(job_id: str | None, lang: str):
+    """The progress bar, the error, or the download link of a job (plain function, tested directly)."""
+    job = JOBS.get(job_id) if job_id else None
+    if job is None:
+        return None, True
+    if job.error:
+        return dbc.Alert(f"{t('brief.failed', lang)}: {job.error}", color="danger"), True
+    if job.finished:
+        link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="briefing-pack.zip",
+                      className="btn btn-success", id=f"{PAGE}-download")
+        return html.Div([html.Span(t("brief.ready", lang) + f" {len(job.result) / 1e6:.1f} MB ", className="me-2"),
+                         link]), True
+    share = int(100 * job.done / job.total) if job.total else 0
+    return html.Div([html.Div(f"{t('brief.building', lang)} … {job.done}/{job.total or '?'} {job.step}",
+                              className="small mb-1"),
+                     dbc.Progress(value=share, label=f"{share}%", striped=True, animated=True,
+                                  id=f"{PAGE}-progress")]), False
+
+
+sync_url(PAGE, [("pillar", f"{PAGE}-pillar", "value"), ("indicators", f"{PAGE}-indicators", "value"),
+                ("regions", f"{PAGE}-regions", "value"), ("packlang", f"{PAGE}-packlang", "value"),
+                ("size", f"{PAGE}-size", "value")])
