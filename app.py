@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
-from dashboards import _exports
+from dashboards import _auth, _exports
 from dashboards._common import lang_from_search, nav_href
 from indicators.i18n import t
 
@@ -30,6 +30,7 @@ app = dash.Dash(
 )
 server = app.server
 server.register_blueprint(_exports.blueprint)  # image and pack downloads rendered on the server
+_auth.install(server)  # sign-in for editors; sessions in a signed, HttpOnly, SameSite cookie
 
 app.layout = html.Div(
     [
@@ -52,11 +53,22 @@ def navbar(pathname: str | None, search: str | None):
     ]
     switch = html.Button(t("lang.switch", lang), id="lang-switch", className="btn btn-outline-light btn-sm ms-lg-3",
                          **{"data-lang": "en" if lang == "zh" else "zh"})
+    account = _auth.current_account()
+    if account is None:
+        session = dbc.NavLink(t("auth.sign_in", lang), href=f"/login?next={pathname or '/'}", external_link=True,
+                              id="nav-sign-in")
+    else:
+        session = html.Form([html.Span(f"{account.name} · {t('auth.role.' + account.role, lang)}",
+                                       className="text-light small me-2", id="nav-account"),
+                             html.Button(t("auth.sign_out", lang), className="btn btn-link btn-sm text-light p-0",
+                                         id="nav-sign-out", type="submit")],
+                            action="/logout", method="POST", className="d-flex align-items-center ms-lg-3")
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand(t("app.title", lang), href=nav_href("/", lang), className="fw-semibold"),
             dbc.NavbarToggler(id="nav-toggle"),
-            dbc.Collapse(dbc.Nav([*links, dbc.NavItem(switch)], navbar=True, className="ms-auto align-items-lg-center"),
+            dbc.Collapse(dbc.Nav([*links, dbc.NavItem(switch), dbc.NavItem(session)], navbar=True,
+                                 className="ms-auto align-items-lg-center"),
                          id="nav-collapse", navbar=True),
         ], fluid="lg"),
         color="#123b63", dark=True, className="mb-2",

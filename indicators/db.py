@@ -29,8 +29,8 @@ def make_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy, not pysqlite, open transactions, so BEGIN IMMEDIATE takes the write lock up front.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # Let SQLAlchemy, not pysqlite, open transactions, so a writer can BEGIN IMMEDIATE (see `writing`).
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -43,6 +43,31 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+WRITE_LOCK_KEY = 7_411_202  # PostgreSQL advisory lock that serialises batches (any constant, the same everywhere)
+
+
+@contextmanager
+def writing(engine: Engine):
+    """A write transaction that runs alone: batches and reverts are applied one after another.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock up front, so a second writer waits (busy timeout) instead of
+    failing with "database is locked" when it upgrades a read lock. PostgreSQL: a transaction-scoped
+    advisory lock, so two batches never compute their diff against the same state. Readers never wait.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            yield conn
 
 
 @lru_cache(maxsize=8)

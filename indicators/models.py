@@ -209,6 +209,18 @@ class ObservationHistory(Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class User(Base):
+    """A person who may sign in. Viewers read; editors upload, commit and revert; admins also manage users."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))  # viewer | editor | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 OBSERVATION_COLUMNS = [
     "id", "indicator_code", "region_code", "year", "value", "source", "confidence", "note", "flag",
     "published_on", "known_from", "batch_id",

@@ -184,7 +184,7 @@ def run_init(engine: Engine, catalog: Catalog | None = None, data_dir: Path | No
     for path in sorted(data_dir.glob("*.csv")):
         content = path.read_bytes()
         checksum = file_checksum(content)
-        with engine.begin() as conn:
+        with db.writing(engine) as conn:
             loaded = find_loaded_batch(conn, checksum)
             if loaded is not None:
                 report.files.append((path.name, "unchanged", loaded, {}))
