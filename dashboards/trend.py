@@ -67,10 +67,11 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
                      dcc.RangeSlider(id=f"{PAGE}-years", min=bounds[0], max=bounds[1], step=1,
                                      value=[max(bounds[0], start_year), min(bounds[1], end_year)],
                                      marks=None, tooltip={"placement": "bottom", "always_visible": True},
-                                     allowCross=False)], md=3),
-        ], className="g-3 mb-2"),
+                                     allowCross=False)], md=3, className="mb-4 mb-md-0"),
+        ], className="g-3 mb-3"),
         dbc.Checklist(id=f"{PAGE}-vintages", options=[{"label": t("common.show_vintages", lang), "value": "1"}],
                       value=["1"] if vintages == "1" else [], switch=True, className="mb-2"),
+        html.H2(id=f"{PAGE}-title", className="h5 mt-2 mb-1"),
         html.Div(id=f"{PAGE}-export-links"),
         dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, style={"height": "480px"}), type="dot"),
         dbc.Row([
@@ -110,6 +111,7 @@ def year_bounds(indicator: str):
     Output(f"{PAGE}-why", "children"),
     Output(f"{PAGE}-sources", "children"),
     Output(f"{PAGE}-export-links", "children"),
+    Output(f"{PAGE}-title", "children"),
     Input(f"{PAGE}-indicator", "value"),
     Input(f"{PAGE}-regions", "value"),
     Input(f"{PAGE}-years", "value"),
@@ -120,7 +122,10 @@ def update(indicator: str, regions: list[str] | None, years: list[int] | None, v
     lang = normalise_lang(lang)
     links = export_links("trend", lang, indicator=indicator, regions=",".join(regions or []) or None,
                          years=",".join(str(y) for y in years) if years else None)
-    return (*render(current(), indicator, regions or [], years, bool(vintages), lang), links)
+    fig, why, sources = render(current(), indicator, regions or [], years, bool(vintages), lang)
+    title = fig.layout.title.text
+    fig.update_layout(title=None, margin={"t": 20})  # the page shows the title as a heading, which wraps on phones
+    return fig, why, sources, links, title
 
 
 def render(snap, indicator: str, regions: list[str], years, show_vintages: bool, lang: str):

@@ -85,7 +85,8 @@ def target_layers(ind, rows: pd.DataFrame, lang: str):
                            "band_low": _num(row.band_low), "band_high": _num(row.band_high)})
         if ind.kind == "rank":
             continue
-        if pd.notna(row.baseline_year) and pd.notna(row.baseline_value):
+        if pd.notna(row.baseline_year) and pd.notna(row.baseline_value) and not bool(row.maintain):
+            # "keep at about X" from inside the band asks for no movement: no path to draw
             paths.append(progress.required_path(int(row.baseline_year), float(row.baseline_value),
                                                 int(row.milestone_year), float(row.target), row.growth))
         if pd.notna(row.latest_year) and pd.notna(row.actual_rate) and int(row.latest_year) < int(row.milestone_year):

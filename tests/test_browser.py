@@ -63,9 +63,11 @@ def settle(page: Page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
 
 
-def chart_title(page: Page, graph_id: str) -> str:
-    locator = page.locator(f"#{graph_id} .gtitle")
-    expect(locator).to_have_count(1, timeout=15_000)
+def chart_title(page: Page, title_id: str = "trend-title") -> str:
+    """The chart's title as shown above the chart, once the chart is drawn."""
+    page.wait_for_selector("#trend-graph .js-plotly-plot .main-svg", timeout=15_000)
+    locator = page.locator(f"#{title_id}")
+    expect(locator).not_to_be_empty(timeout=15_000)
     return locator.text_content()
 
 
@@ -91,12 +93,12 @@ def test_every_page_opens_in_chinese(page, app_url, path, heading):
 def test_language_switch_is_remembered(page, app_url):
     page.goto(app_url + "/trend?indicator=TECH_CONTRACT_TURNOVER")
     settle(page)
-    assert chart_title(page, "trend-graph").startswith("技术合同成交额")
+    assert chart_title(page).startswith("技术合同成交额")
     page.locator("#lang-switch").click()
     page.wait_for_url("**lang=en**")
     settle(page)
     expect(page.locator("h1")).to_have_text("Indicator trend")
-    assert chart_title(page, "trend-graph").startswith("Technology contract turnover")
+    assert chart_title(page).startswith("Technology contract turnover")
     assert "indicator=TECH_CONTRACT_TURNOVER" in page.url
     page.goto(app_url + "/gaps")  # no lang in the link: the remembered choice applies
     page.wait_for_url("**lang=en**")
@@ -107,9 +109,9 @@ def test_language_switch_is_remembered(page, app_url):
 def test_trend_controls_change_chart_and_url_and_reload_reproduces(page, app_url):
     page.goto(app_url + "/trend?lang=zh")
     settle(page)
-    assert chart_title(page, "trend-graph").startswith("全社会研发经费支出占地区生产总值比重")
+    assert chart_title(page).startswith("全社会研发经费支出占地区生产总值比重")
     pick(page, "trend-indicator", "世界主要科学中心 · 基础研究占比")
-    page.wait_for_function("() => document.querySelector('#trend-graph .gtitle')?.textContent.startsWith('基础研究经费占研发经费比重')")
+    page.wait_for_function("() => document.querySelector('#trend-title')?.textContent.startsWith('基础研究经费占研发经费比重')")
     pick(page, "trend-regions", "全国")
     page.wait_for_function("() => [...document.querySelectorAll('#trend-graph .legendtext')].some(e => e.textContent === '全国')")
     assert "indicator=BASIC_RESEARCH_SHARE" in page.url and "regions=beijing%2Cchina" in page.url.replace(",", "%2C")
@@ -119,7 +121,7 @@ def test_trend_controls_change_chart_and_url_and_reload_reproduces(page, app_url
     page.goto("about:blank")
     page.goto(copied)
     settle(page)
-    assert chart_title(page, "trend-graph").startswith("基础研究经费占研发经费比重")
+    assert chart_title(page).startswith("基础研究经费占研发经费比重")
     legend = [e.text_content() for e in page.locator("#trend-graph .legendtext").all()]
     assert "北京" in legend and "全国" in legend
 
@@ -147,7 +149,7 @@ def test_overview_card_leads_to_its_trend_page(page, app_url):
     page.locator("#card-TECH_CONTRACT_TURNOVER").click()
     page.wait_for_url("**/trend?**indicator=TECH_CONTRACT_TURNOVER**")
     settle(page)
-    assert chart_title(page, "trend-graph").startswith("技术合同成交额")
+    assert chart_title(page).startswith("技术合同成交额")
 
 
 def test_data_page_downloads_the_visible_rows_as_csv(page, app_url):

@@ -39,7 +39,11 @@ def test_trend_render_draws_targets_path_and_sources(snap):
     fig, why, sources = trend.render(snap, "RD_GDP_RATIO", ["beijing", "china"], [2010, 2025], False, "zh")
     names = [tr.name for tr in fig.data]
     assert names[:2] == ["北京", "全国"]
-    assert "达标所需路径" in names and any(n.startswith("目标 2025") for n in names)
+    assert any(n.startswith("目标 2025") for n in names)
+    assert "达标所需路径" not in names  # 'keep at about 6 %' from inside the band: no movement required
+    basic, _, _ = trend.render(snap, "BASIC_RESEARCH_SHARE", ["beijing"], None, False, "zh")
+    path = next(tr for tr in basic.data if tr.name == "达标所需路径")
+    assert (list(path.x)[0], list(path.y)[0], list(path.x)[-1], list(path.y)[-1]) == (2019, 15.9, 2025, 17.0)
     assert "处于目标区间" in _texts(why)
     assert "国家统计局 2025-12-25" in _texts(sources)
     en_fig, _, _ = trend.render(snap, "RD_GDP_RATIO", ["beijing"], None, False, "en")

@@ -26,6 +26,8 @@ PAGES = {
     "compare": "/compare?indicator=GIHI_RANK",
     "data": "/data?indicators=RD_GDP_RATIO",
     "methodology": "/methodology",
+    "briefing": "/briefing",
+    "batches": "/batches",
 }
 SIZES = [(1366, 768), (390, 844)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
