@@ -65,13 +65,14 @@ def navbar(pathname: str | None, search: str | None):
                             action="/logout", method="POST", className="d-flex align-items-center ms-lg-3")
     return dbc.Navbar(
         dbc.Container([
-            dbc.NavbarBrand(t("app.title", lang), href=nav_href("/", lang), className="fw-semibold"),
+            dbc.NavbarBrand(t("app.short", lang), href=nav_href("/", lang), className="fw-semibold",
+                            title=t("app.title", lang)),
             dbc.NavbarToggler(id="nav-toggle"),
             dbc.Collapse(dbc.Nav([*links, dbc.NavItem(switch), dbc.NavItem(session)], navbar=True,
                                  className="ms-auto align-items-lg-center"),
                          id="nav-collapse", navbar=True),
         ], fluid="lg"),
-        color="#123b63", dark=True, className="mb-2",
+        color="#123b63", dark=True, className="mb-2", expand="lg",
     )
 
 

@@ -84,8 +84,9 @@ def _table(rows: pd.DataFrame, snap, lang: str):
             html.Td(f"{val(r.baseline_value)} ({int(r.baseline_year)})" if pd.notna(r.baseline_year) else "–"),
             html.Td(f"{val(r.latest_value)} ({int(r.latest_year)})" if pd.notna(r.latest_year) else "–"),
             html.Td(f"{target.wording.get(lang) if target else val(r.target)} ({int(r.milestone_year)})"),
-            html.Td(fmt_gap(r.gap, ind.unit, unit, lang) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
-                                                           if pd.notna(r.progress_share) else "")),
+            html.Td(fmt_gap(r.gap, ind.unit, unit, lang, signed=True) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
+                                                           if pd.notna(r.progress_share) and r.progress_share < 1
+                                                           else "")),
             html.Td(status_badge(r.status, lang)),
         ]))
     return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white")

@@ -41,7 +41,8 @@ def layout(lang: str | None = None, **_):
             html.P(pillar.description.get(lang), className="text-muted small mb-2"),
             dbc.Row(cards, className="g-2"),
         ], className="im-pillar", id=f"pillar-{pillar.code}"))
-    return html.Div([page_header(t("overview.title", lang), t("overview.subtitle", lang)), *sections])
+    programme = html.Div(catalog.programme.name.get(lang), className="text-muted small fw-semibold")
+    return html.Div([programme, page_header(t("overview.title", lang), t("overview.subtitle", lang)), *sections])
 
 
 def _freshness(snap, lang: str) -> html.Div:
@@ -144,7 +145,7 @@ def _gap_text(row, ind, unit, lang: str):
     gap = row.get("gap")
     if gap is None or pd.isna(gap) or row["status"] in ("achieved", "within_band", "qualitative"):
         return None
-    text = f"{t('common.gap', lang)}: {fmt_gap(float(gap), ind.unit, unit.name.get(lang), lang)}"
+    text = fmt_gap(float(gap), ind.unit, unit.name.get(lang), lang, signed=True)
     return html.Span(text, className="small")
 
 

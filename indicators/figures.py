@@ -182,44 +182,52 @@ def _span(series: pd.DataFrame) -> int:
     return int(series["year"].max() - series["year"].min()) if len(series) else 0
 
 
-def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], title: str | None = None) -> go.Figure:
-    """Progress share (0 = baseline, 1 = target) per indicator, as a bullet chart sorted by how far behind.
+def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], status_labels: dict[str, str],
+                  title: str | None = None) -> go.Figure:
+    """Progress share (0 = baseline, 1 = target) per indicator, as a bullet chart, most behind at the top.
 
-    ``rows``: indicator, progress_share, status (one row per indicator and milestone).
+    ``rows``: indicator, progress_share, status (one row per indicator and milestone). A target already met
+    or a value inside its band draws as a full bar; a share beyond 100 % is drawn at 100 % and labelled.
     """
-    rows = rows.sort_values("progress_share", ascending=False, na_position="first")
+    met = rows["status"].isin(["achieved", "within_band", "above_band"])
+    share = rows["progress_share"].where(~(met & rows["progress_share"].isna()), 1.0)
+    rows = rows.assign(_share=share).sort_values("_share", ascending=False, na_position="first")
     names = [labels.get(i, i) for i in rows["indicator"]]
     colours = [status_style(s)[0] for s in rows["status"]]
-    shares = rows["progress_share"].clip(lower=-0.5, upper=1.5)
+    drawn = rows["_share"].clip(lower=0, upper=1).fillna(0)
+    texts = []
+    for value, status in zip(rows["_share"], rows["status"], strict=True):
+        label = f"{status_style(status)[1]} {status_labels.get(status, status)}"
+        if pd.notna(value) and status not in ("within_band", "above_band"):
+            label += f" · {'≥100' if value >= 1 else fmt_number(value * 100, decimals=0)}%"
+        texts.append(label)
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=[1] * len(rows), orientation="h", marker={"color": "#EEEEEE"},
                          hoverinfo="skip", showlegend=False, width=0.8))
     fig.add_trace(go.Bar(
-        y=names, x=shares, orientation="h", marker={"color": colours, "line": {"color": "#333333", "width": 0.5}},
-        width=0.45, showlegend=False,
-        text=[f"{status_style(s)[1]} {fmt_number(v * 100, decimals=0)}%" if pd.notna(v) else "–"
-              for v, s in zip(rows["progress_share"], rows["status"], strict=True)],
-        textposition="outside", cliponaxis=False, hoverinfo="text",
-        hovertext=[f"{n}: {fmt_number(v * 100, decimals=1)}%" if pd.notna(v) else n
-                   for n, v in zip(names, rows["progress_share"], strict=True)],
+        y=names, x=drawn, orientation="h", width=0.45, showlegend=False,
+        marker={"color": colours, "line": {"color": "#333333", "width": 0.5}},
+        text=texts, textposition="outside", cliponaxis=False, hoverinfo="text",
+        hovertext=[f"{n}: {t}" for n, t in zip(names, texts, strict=True)],
     ))
     fig.add_vline(x=1, line={"color": TARGET_COLOUR, "width": 2})
     base_layout(fig, title=title, height=max(220, 48 * len(rows) + 90))
-    fig.update_layout(barmode="overlay", margin={"l": 10, "r": 60})
-    fig.update_xaxes(tickformat=".0%", range=[min(-0.05, float(shares.min()) - 0.05 if len(rows) else 0), 1.35])
+    fig.update_layout(barmode="overlay", margin={"l": 10, "r": 30})
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.6], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_yaxes(automargin=True)
     return fig
 
 
 def pace_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], title: str | None = None) -> go.Figure:
-    """Actual versus required annual change per indicator (rates in % a year, or units a year if linear)."""
+    """Actual versus required annual growth per indicator, in % a year (compound-growth indicators)."""
     names = [labels.get(i, i) for i in rows["indicator"]]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=names, x=rows["actual_rate"] * 100, orientation="h", name=t("gaps.actual", lang),
-                         marker={"color": HOME_COLOUR}))
-    fig.add_trace(go.Bar(y=names, x=rows["required_rate"] * 100, orientation="h", name=t("gaps.required", lang),
-                         marker={"color": "#BBBBBB", "pattern": {"shape": "/"}}))
-    base_layout(fig, title=title, height=max(220, 48 * len(rows) + 110))
+    fig.add_trace(go.Bar(y=names, x=rows["actual_rate"], orientation="h", name=t("gaps.actual", lang),
+                         marker={"color": HOME_COLOUR}, texttemplate="%{x:.1f}%", textposition="outside"))
+    fig.add_trace(go.Bar(y=names, x=rows["required_rate"], orientation="h", name=t("gaps.required", lang),
+                         marker={"color": "#BBBBBB", "pattern": {"shape": "/"}}, texttemplate="%{x:.1f}%",
+                         textposition="outside"))
+    base_layout(fig, title=title, height=max(220, 60 * len(rows) + 110))
     fig.update_layout(barmode="group")
     fig.update_xaxes(ticksuffix="%")
     fig.update_yaxes(automargin=True)

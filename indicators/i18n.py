@@ -151,13 +151,23 @@ def fmt_value(value: float | None, unit_code: str, unit_name: str, lang: str) ->
     return f"{number} {unit_name}" if lang == "en" else f"{number}{unit_name}"
 
 
-def fmt_gap(value: float | None, unit_code: str, unit_name: str, lang: str) -> str:
-    """A difference: percentage points for shares and rates ('1.2个百分点' / '1.2 pp'), places for ranks."""
+def fmt_gap(value: float | None, unit_code: str, unit_name: str, lang: str, *, signed: bool = False) -> str:
+    """A difference: percentage points for shares and rates ('1.2个百分点' / '1.2 pp'), places for ranks.
+
+    ``signed``: a positive gap (still short of the target) reads '差…' / 'short by …', a negative one (beyond
+    the target) '超出…' / 'ahead by …'.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     number = fmt_number(abs(value))
     if unit_code in ("percent", "percent_per_year"):
-        return f"{number}个百分点" if lang == "zh" else f"{number} pp"
-    if unit_code == "rank":
-        return f"{number}位" if lang == "zh" else f"{number} places"
-    return fmt_value(abs(value), unit_code, unit_name, lang)
+        text = f"{number}个百分点" if lang == "zh" else f"{number} pp"
+    elif unit_code == "rank":
+        text = f"{number}位" if lang == "zh" else f"{number} places"
+    else:
+        text = fmt_value(abs(value), unit_code, unit_name, lang)
+    if not signed or value == 0:
+        return text
+    if lang == "zh":
+        return ("差" if value > 0 else "超出") + text
+    return ("short by " if value > 0 else "ahead by ") + text

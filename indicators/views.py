@@ -167,7 +167,9 @@ def gap_rows(snap: Snapshot, pillar: str | None = None, milestone: int | None = 
 def gap_figures(snap: Snapshot, rows: pd.DataFrame, lang: str) -> tuple[go.Figure, go.Figure | None]:
     """The progress bullet chart and, where growth is compound, actual versus required pace."""
     labels = {c: snap.catalog.indicators[c].short_name.get(lang) for c in rows["indicator"]}
-    progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, title=t("gaps.progress", lang))
+    status_labels = {k: v[lang] for k, v in progress.STATUS_LABELS.items()}
+    progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, status_labels=status_labels,
+                                         title=t("gaps.progress", lang))
     paced = rows[rows["actual_rate"].notna() & rows["required_rate"].notna() & (rows["growth"] == "compound")]
     pace_fig = figures.pace_bars(paced, lang=lang, labels=labels, title=t("gaps.pace", lang)) if len(paced) else None
     return progress_fig, pace_fig
