@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-deps venv init serve lint format benchmarks clean
+.PHONY: run test setup system-deps venv init serve lint format benchmarks screenshots sample-pack clean
 
 run: setup init serve
 
@@ -43,6 +43,19 @@ format: venv
 
 benchmarks: setup
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Screenshots of every page in both languages at 1366x768 and 390x844 (docs/screenshots/).
+screenshots: setup init
+	$(BIN)/python tools/screenshots.py
+
+# A briefing pack from the shipped data, in both languages (out/).
+sample-pack: setup init
+	mkdir -p out
+	$(BIN)/innovation-monitor brief --lang zh -o out/briefing-pack-zh.zip
+	$(BIN)/innovation-monitor brief --lang en -o out/briefing-pack-en.zip
+	rm -rf out/briefing-pack-zh out/briefing-pack-en
+	$(BIN)/python -m zipfile -e out/briefing-pack-zh.zip out/briefing-pack-zh
+	$(BIN)/python -m zipfile -e out/briefing-pack-en.zip out/briefing-pack-en
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
