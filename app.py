@@ -65,8 +65,7 @@ def navbar(pathname: str | None, search: str | None):
                             action="/logout", method="POST", className="d-flex align-items-center ms-lg-3")
     return dbc.Navbar(
         dbc.Container([
-            dbc.NavbarBrand(t("app.short", lang), href=nav_href("/", lang), className="fw-semibold",
-                            title=t("app.title", lang)),
+            dbc.NavbarBrand(t("app.short", lang), href=nav_href("/", lang), className="fw-semibold"),
             dbc.NavbarToggler(id="nav-toggle"),
             dbc.Collapse(dbc.Nav([*links, dbc.NavItem(switch), dbc.NavItem(session)], navbar=True,
                                  className="ms-auto align-items-lg-center"),

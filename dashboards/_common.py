@@ -17,7 +17,6 @@ from indicators.i18n import normalise_lang, t
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
-STATIC_GRAPH = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 
 
 def lang_from_search(search: str | None) -> str:

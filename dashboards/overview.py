@@ -6,12 +6,14 @@ page is one server round trip. Each card links to the indicator's trend page.
 
 from __future__ import annotations
 
+import base64
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboards._common import STATIC_GRAPH, current, nav_href, page_header, status_badge
+from dashboards._common import current, nav_href, page_header, status_badge
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
 
@@ -23,6 +25,11 @@ HEADLINE_YEAR = 2025
 def layout(lang: str | None = None, **_):
     lang = normalise_lang(lang)
     snap = current()
+    return snap.memo(("overview", lang), lambda: render(snap, lang))
+
+
+def render(snap, lang: str):
+    """The whole page for a data version and language (cached by the snapshot: it changes only with data)."""
     catalog = snap.catalog
     home = catalog.programme.home_region
     assessment = snap.assessment
@@ -104,8 +111,9 @@ def _card(snap, ind, home_rows: pd.DataFrame, lang: str):
     if len(series) > 1:
         target = float(row["target"]) if row is not None and pd.notna(row.get("target")) else None
         year = int(row["milestone_year"]) if row is not None and pd.notna(row.get("milestone_year")) else None
-        body.append(dcc.Graph(figure=figures.sparkline(series, target=target, target_year=year, rank=ind.kind == "rank"),
-                              config=STATIC_GRAPH, style={"height": "60px"}))
+        svg = figures.sparkline(series, target=target, target_year=year, rank=ind.kind == "rank")
+        body.append(html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+                             className="im-spark", alt="", id=f"spark-{ind.code}"))
     if len(series):
         latest = series.sort_values("year").iloc[-1]
         body.append(html.Div(f"{t('common.source', lang)}: {_short(latest['source'])} · "

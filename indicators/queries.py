@@ -74,9 +74,16 @@ def observations(
 
 
 def _read(engine: Engine, statement) -> pd.DataFrame:
+    """Rows straight from the driver's cursor into columns: SQLAlchemy's Row objects cost seconds per
+    million rows. Date-times arrive as text from SQLite and are parsed here, the same on every database."""
     with engine.connect() as conn:
         result = conn.execute(statement)
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
+        columns = list(result.keys())
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=columns)
+    for col in ("known_from", "created_at"):
+        if col in frame and len(frame) and not pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = pd.to_datetime(frame[col], format="ISO8601")
+    return frame
 
 
 def _decorate(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:

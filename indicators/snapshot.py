@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
@@ -51,6 +51,7 @@ class Snapshot:
     batches: pd.DataFrame
     _assessment: pd.DataFrame | None = field(default=None, repr=False)
     _by_indicator: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -63,6 +64,13 @@ class Snapshot:
                 self._assessment = assess(self.observations, self.catalog, today=date.today())
             return self._assessment
 
+    def memo(self, key, build):
+        """``build()`` once per data version and key: for derived views that depend on nothing else."""
+        if key not in self._memo:
+            value = build()
+            self._memo.setdefault(key, value)
+        return self._memo[key]
+
     def series(self, indicator: str, regions: list[str] | None = None) -> pd.DataFrame:
         """One indicator's current observations (for some regions): a dictionary look-up, not a scan."""
         if self._by_indicator is None:
@@ -74,14 +82,19 @@ class Snapshot:
             frame = frame[frame["region"].isin(regions)]
         return frame
 
+    @cached_property
+    def _region_names(self) -> dict[str, tuple[str, str]]:
+        names = {}
+        if len(self.regions):
+            names = dict(zip(self.regions["code"], zip(self.regions["name_zh"], self.regions["name_en"], strict=True),
+                             strict=True))
+        names.update({code: (r.name.zh, r.name.en) for code, r in self.catalog.regions.items()})
+        return names
+
     def region_name(self, code: str, lang: str) -> str:
-        reg = self.catalog.regions.get(code)
-        if reg is not None:
-            return reg.name.get(lang)
-        row = self.regions[self.regions["code"] == code]
-        if len(row):
-            return str(row.iloc[0]["name_en" if lang == "en" else "name_zh"])
-        return code
+        """The region's name in ``lang``: the catalog's, else the one an upload gave, else the code."""
+        names = self._region_names.get(code)
+        return code if names is None else names[1 if lang == "en" else 0]
 
     def regions_with_data(self, indicator: str) -> list[str]:
         return sorted(self.series(indicator)["region"].unique())
