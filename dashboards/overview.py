@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboards._common import current, nav_href, page_header, status_badge
+from dashboards._common import current, nav_href, page_header, status_badge, status_label
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
 
@@ -133,11 +133,24 @@ def _goal_card(snap, ind, row, lang: str):
             items.append(html.Div(f"{stone.year}: {stone.text.get(lang)}", className="im-label"))
         items.append(status_badge("qualitative", lang))
         evidence = [snap.catalog.indicators[c] for c in target.evidence if c in snap.catalog.indicators]
+        home_rows = snap.assessment[snap.assessment["region"] == snap.catalog.programme.home_region]
+        statuses = _headline_rows(home_rows).set_index("indicator")["status"]
         if evidence:
-            items.append(html.Ul([html.Li(dcc.Link(e.short_name.get(lang), href=nav_href("/trend", lang, indicator=e.code)))
-                                  for e in evidence if e.kind != "qualitative"], className="small mb-0 mt-1"))
+            items.append(html.Ul([
+                html.Li([dcc.Link(e.short_name.get(lang), href=nav_href("/trend", lang, indicator=e.code)), " ",
+                         _status_icon(statuses.get(e.code), lang)])
+                for e in evidence if e.kind != "qualitative"], className="small mb-0 mt-1 im-evidence"))
         items.append(html.Div(f"{t('common.source', lang)}: {_short(target.source)}", className="im-source"))
     return html.Div(html.Div(items, className="p-3"), className="im-card", id=f"card-{ind.code}")
+
+
+def _status_icon(status: str | None, lang: str):
+    """A status as icon and word in the status colour, small enough for a list of evidence."""
+    if not status:
+        return None
+    colour, icon, _ = figures.status_style(status)
+    return html.Span(f"{icon} {status_label(status, lang)}", className="small",
+                     style={"color": "#333", "borderBottom": f"3px solid {colour}"})
 
 
 def _target_text(ind, row, lang: str) -> str:

@@ -18,7 +18,7 @@ from indicators.i18n import fmt_number, fmt_value, t
 
 FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 HOME_COLOUR = "#0072B2"
-PEER_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442", "#999999"]
+PEER_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#999999", "#8C6D31"]
 TARGET_COLOUR = "#D55E00"
 PATH_COLOUR = "#555555"
 
@@ -199,10 +199,7 @@ def trend(
             marker={"symbol": "star", "size": 14, "color": TARGET_COLOUR},
             hovertext=[f"{t('common.target', lang)} {m['year']}: {m['label']}"], hoverinfo="text",
         ))
-    for e in editions:
-        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1},
-                      annotation_text=e["label"], annotation_position="top left",
-                      annotation_font={"size": 10, "color": "#666666"})
+    _edition_lines(fig, editions, lang)
     base_layout(fig, title=title or indicator_name)
     fig.update_xaxes(title=t("common.year", lang), dtick=1 if _span(series) <= 16 else 2, tickformat="d")
     y_title = t("common.rank", lang) if rank else unit_name
@@ -211,6 +208,16 @@ def trend(
     if rank:
         fig.update_yaxes(dtick=1 if series["value"].max() <= 15 else None)
     return fig
+
+
+def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
+    """A dashed line before each edition that changed the ranking's field, with a short label."""
+    prefix = "口径变化" if lang == "zh" else "break"
+    for e in editions:
+        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1})
+        fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"{prefix}: {e['label']}", font={"size": 10, "color": "#666666"},
+                           hovertext=e.get("note", e["label"]))
 
 
 def _span(series: pd.DataFrame) -> int:
@@ -285,13 +292,11 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
             text=[region_names.get(region, region) if y == part["year"].max() else "" for y in part["year"]],
             textposition="middle right", hovertemplate="%{x}: %{y}<extra>" + region_names.get(region, region) + "</extra>",
         ))
-    for e in editions:
-        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1},
-                      annotation_text=e["label"], annotation_position="top left", annotation_font={"size": 10})
+    _edition_lines(fig, editions, lang)
     base_layout(fig, title=title, height=460)
     fig.update_yaxes(autorange="reversed", title=t("common.rank", lang), dtick=1 if series["value"].max() <= 20 else None)
     fig.update_xaxes(tickformat="d", dtick=1, title=t("common.year", lang))
-    fig.update_layout(showlegend=False, margin={"r": 160})
+    fig.update_layout(showlegend=False, margin={"r": 230})
     return fig
 
 

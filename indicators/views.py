@@ -56,8 +56,7 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     if vintages:
         history = queries.observations(snap.engine, indicator=indicator, region=regions, history=True)
         vintage_rows = history[(history["status"] == "superseded") & history["year"].between(lo, hi)]
-    editions = ([{"year": e.year, "label": e.note.get(lang)} for e in ind.editions if lo < e.year <= hi]
-                if ind.kind == "rank" else [])
+    editions = [e for e in edition_breaks(ind, lang) if lo < e["year"] <= hi] if ind.kind == "rank" else []
     title = chart_title(snap, indicator, lang)
     if series.empty:
         fig = figures.base_layout(go.Figure(), title=title)
@@ -72,6 +71,18 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
             rank=ind.kind == "rank", title=title,
         )
     return TrendView(figure=fig, series=series, assessment=rows, title=title)
+
+
+def edition_breaks(ind, lang: str) -> list[dict]:
+    """Methodology breaks of a ranking: every edition after the first, labelled with its field size."""
+    breaks = []
+    for edition in sorted(ind.editions, key=lambda e: e.year)[1:]:
+        if edition.field:
+            label = f"{edition.field}城" if lang == "zh" else f"{edition.field} cities"
+        else:
+            label = edition.note.get(lang)
+        breaks.append({"year": edition.year, "label": label, "note": edition.note.get(lang)})
+    return breaks
 
 
 def target_layers(ind, rows: pd.DataFrame, lang: str):
@@ -189,7 +200,7 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
     latest = series.sort_values("year").groupby("region").tail(1)
     rank = ind.kind == "rank"
     if rank:
-        editions = [{"year": e.year, "label": e.note.get(lang)} for e in ind.editions]
+        editions = edition_breaks(ind, lang)
         over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
                                  title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
         latest = latest[latest["year"] == latest["year"].max()]
