@@ -160,6 +160,147 @@ def _resolve(name: str | None, finder, what: str, what_zh: str) -> str | None:
     return code
 
 
+def _check_encoding(_ctx, _param, value: str | None) -> str | None:
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        codecs.lookup(value)
+    except LookupError as exc:
+        raise click.BadParameter(f"unknown encoding {value!r} / 未知编码 (e.g. utf-8, gb18030)") from exc
+    return value
+
+
+@main.command("ingest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", callback=_check_encoding,
+              help="Read the files in this encoding (e.g. gb18030, utf-8) instead of detecting it.")
+@click.option("--dry-run", is_flag=True, help="Check and compare with the database; write nothing.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Load the valid values and report the others (default: any error rejects everything).")
+@click.option("--source", help="Source for values whose line names none (e.g. the bulletin's title and URL).")
+@click.option("--confidence", type=click.Choice(["high", "medium", "low"]),
+              help="Confidence for values whose line gives none (default: medium, with a warning).")
+@click.option("--max-size", "max_mb", type=click.FloatRange(min=0, min_open=True), default=50.0,
+              show_default=True, help="Largest file accepted, in MB.")
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@click.option("--note", help="Why these files are loaded (kept with each batch).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="How to print the report.")
+def ingest_files(files, encoding, dry_run, skip_invalid, source, confidence, max_mb, user, note, fmt) -> None:
+    """Load CSV files of observations, one batch per file, all in one transaction.
+
+    Any error in any file rejects them all (exit 1) unless --skip-invalid; a file loaded before is not
+    loaded again. 导入观测值 CSV 文件:每个文件一个批次;任何错误都会使全部文件不写入(退出码 1)。
+    """
+    from pathlib import Path
+
+    from indicators import ingest
+
+    catalog = load_catalog(settings.catalog_dir())
+    engine = _engine()
+    _require_schema(engine)
+    options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence,
+                                   max_bytes=int(max_mb * 1024 * 1024))
+    with err.status("Reading / 正在读取 …"):
+        parsed = [ingest.parse_path(Path(f), catalog, engine, options) for f in files]
+    refused = any(p.rejected(skip_invalid) for p in parsed)
+    results = [None] * len(parsed)
+    if not refused and not dry_run:
+        with err.status("Loading / 正在写入 …"):
+            results = ingest.commit_many(engine, parsed, user=user, note=note, skip_invalid=skip_invalid)
+    outcomes = [p.outcome(_ingest_status(p, r, refused, dry_run, skip_invalid), r, with_diff=dry_run)
+                for p, r in zip(parsed, results, strict=True)]
+    if fmt == "json":
+        click.echo(json.dumps(outcomes, ensure_ascii=False, indent=1, default=str))
+    else:
+        for p, outcome in zip(parsed, outcomes, strict=True):
+            _print_ingest(p, outcome)
+    if refused:
+        sys.exit(EXIT_REJECTED)
+
+
+def _ingest_status(parsed, result, refused: bool, dry_run: bool, skip_invalid: bool) -> str:
+    if parsed.rejected(skip_invalid):
+        return "rejected"
+    if refused:
+        return "not_loaded"
+    if dry_run:
+        return "already_loaded" if parsed.already_loaded_as is not None else "checked"
+    return "already_loaded" if result.already_loaded_as is not None else "loaded"
+
+
+INGEST_SHOWN_ROWS = 100
+INGEST_VERDICTS = {
+    "loaded": ("green", "已导入为批次 {batch}", "loaded as batch {batch}"),
+    "already_loaded": ("yellow", "该文件已导入(批次 {already_loaded_as}),未做任何更改",
+                       "already loaded as batch {already_loaded_as}; nothing to do"),
+    "rejected": ("red", "文件被拒绝,未写入任何数据", "rejected; nothing was written"),
+    "not_loaded": ("red", "因其他文件被拒绝,本文件也未写入",
+                   "not written, because another file was rejected"),
+    "checked": ("cyan", "试运行:检查完毕,未写入任何数据", "dry run: checked, nothing was written"),
+}
+
+
+def _print_ingest(parsed, outcome: dict) -> None:
+    """The report of one file for people: facts, conversions, new regions, problems, diff, verdict."""
+    out = Console(width=max(100, _terminal_width()))
+    report = outcome["report"]
+    info, counts = report["file"], report["counts"]
+    delimiter = {",": "comma 逗号", "\t": "tab 制表符", ";": "semicolon 分号"}.get(info.get("delimiter"), "-")
+    out.rule(f"[bold]{outcome['file']}")
+    out.print(f"编码 encoding: {info.get('encoding') or '-'}  分隔符 delimiter: {delimiter}  "
+              f"格式 layout: {info.get('layout') or '-'}  "
+              f"表头行 header line: {info.get('header_row') or '-'}")
+    out.print(f"数据行 lines: {counts.get('rows', 0)}  数值 values: {counts.get('values', 0)}  "
+              f"缺失(跳过) missing: {counts.get('missing', 0)}  "
+              f"重复(跳过) repeats: {counts.get('duplicates', 0)}  "
+              f"有效 valid: {counts.get('valid', 0)}  有错误 with errors: {counts.get('rejected', 0)}")
+    for c in report["conversions"]:
+        out.print(f"单位换算 converted: {c['indicator']} {c['count']} × {c['from_unit']} -> "
+                  f"{c['to_unit_zh']} (×{c['factor']:g}), e.g. line {c['first_row']}: {c['example']}")
+    for r in report["new_regions"]:
+        assumed = " (类型未给出,按此记录 kind assumed)" if r.get("kind_assumed") else ""
+        out.print(f"新地区 new region: {r['code']} {r['name_zh']} / {r['name_en']}, {r['kind']}{assumed}, "
+                  f"line {r['row']}")
+    if report["problems"]:
+        table = Table(show_lines=False, header_style="bold")
+        for name in ("", "行 line", "列 column", "值 value", "代码 code", "说明 message"):
+            table.add_column(name, overflow="fold")
+        for p in report["problems"][:INGEST_SHOWN_ROWS]:
+            mark = "[red]错误 error[/red]" if p["severity"] == "error" else "[yellow]警告 warning[/yellow]"
+            line = "" if p["row"] is None else str(p["row"])
+            table.add_row(mark, line, p["column"] or "", p["value"] or "", p["code"],
+                          f"{p['message_zh']}\n{p['message_en']}")
+        out.print(table)
+        more = len(report["problems"]) - INGEST_SHOWN_ROWS
+        if more > 0:
+            out.print(f"… 另有 {more} 个问题 / {more} more problems (--format json lists all)")
+    d = outcome["diff_counts"]
+    if sum(d.values()):
+        out.print(f"对比数据库 against the database: 新增 new {d['new']}, 修订 revised {d['revised']}, "
+                  f"不变 unchanged {d['unchanged']}")
+    if outcome.get("diff"):
+        _print_diff(out, outcome["diff"])
+    colour, zh, en = INGEST_VERDICTS[outcome["status"]]
+    out.print(f"[{colour}]{zh.format(**outcome)} / {en.format(**outcome)}[/{colour}]")
+
+
+def _print_diff(out: Console, rows: list[dict]) -> None:
+    table = Table(title="差异 Diff", header_style="bold")
+    for name in ("indicator", "region", "year", "status", "old -> new", "changed"):
+        table.add_column(name)
+    for r in rows[:INGEST_SHOWN_ROWS]:
+        old = "" if r["old_value"] is None else f"{_fmt(r['old_value'])} -> "
+        table.add_row(r["indicator"], r["region"], str(r["year"]), r["status"], f"{old}{_fmt(r['value'])}",
+                      r["changed"])
+    out.print(table)
+    if len(rows) > INGEST_SHOWN_ROWS:
+        out.print(f"… 另有 {len(rows) - INGEST_SHOWN_ROWS} 行 / {len(rows) - INGEST_SHOWN_ROWS} more rows "
+                  "(--format json lists all)")
+
+
 @main.command("batches")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def list_batches(fmt: str) -> None:
@@ -181,13 +322,53 @@ def revert(batch: int, user: str, note: str | None) -> None:
     engine = _engine()
     _require_schema(engine)
     try:
-        with engine.begin() as conn:
+        with db.writing(engine) as conn:
             result = revert_batch(conn, batch, user=user, note=note)
     except RevertRefused as exc:
         err.print(f"[red]{exc.message_zh}[/red]\n[red]{exc.message_en}[/red]")
         sys.exit(EXIT_REJECTED)
     click.echo(f"batch {batch} reverted by batch {result.batch_id}: {result.n_revised} earlier values restored.")
     click.echo(f"已撤销批次 {batch}(撤销记录为批次 {result.batch_id}),恢复 {result.n_revised} 个原值。")
+
+
+STATUS_TABLE_COLUMNS = [
+    "indicator", "region", "milestone_year", "target", "qualifier", "baseline_year", "baseline_value",
+    "latest_year", "latest_value", "gap", "progress_share", "actual_rate", "required_rate",
+    "required_rate_from_latest", "ratio", "status", "status_label", "expected_at_target", "attainment_year",
+    "stale", "method_disagreement",
+]
+
+
+@main.command("status")
+@click.option("--region", help="Region code or name (e.g. beijing, 北京). Default: every region.")
+@click.option("--plan", help="Plan id (e.g. bj-14fyp-iscc). Default: all plans and series with no target.")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Assess what was known on a date (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, lang: str) -> None:
+    """Progress towards the targets: one row per indicator x region x milestone. 目标进展。
+
+    The table shows the main columns; csv and json give every column of the assessment.
+    """
+    from indicators import progress
+
+    catalog = load_catalog(settings.catalog_dir())
+    reg = _resolve(region, catalog.find_region, "region", "地区")
+    if plan is not None and plan not in catalog.plans:
+        raise click.BadParameter(f"unknown plan {plan!r} / 未知规划 (known: {', '.join(catalog.plans)})",
+                                 param_hint="--plan")
+    engine = _engine()
+    _require_schema(engine)
+    obs = queries.observations(engine, region=reg, as_of=as_of)
+    frame = progress.assess(obs, catalog, today=as_of, plan=plan, region=reg)
+    names = {code: ind.short_name.get(lang) for code, ind in catalog.indicators.items()}
+    frame.insert(1, "name", frame["indicator"].map(names))
+    labels = {code: text[lang] for code, text in progress.STATUS_LABELS.items()}
+    frame.insert(frame.columns.get_loc("status") + 1, "status_label", frame["status"].map(labels))
+    if fmt == "table":  # for reading: 4 significant digits; csv and json keep full precision
+        frame = frame[STATUS_TABLE_COLUMNS].astype(object)
+        frame = frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v).where(frame.notna(), None)
+    emit(frame, fmt, title="Target progress / 目标进展")
 
 
 @main.command()
@@ -209,6 +390,144 @@ def serve(host: str, port: int, threads: int, debug: bool) -> None:
 
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop) 服务已启动")
     waitress_serve(shell.server, host=host, port=port, threads=threads)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts for the web app: editors upload, commit and revert; admins also manage users."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="editor", show_default=True)
+@click.password_option(help="Prompted (twice) when not given.")
+def users_add(name: str, role: str, password: str) -> None:
+    """Create an account (the password is stored hashed with scrypt)."""
+    from indicators import users
+
+    engine = _engine()
+    _require_schema(engine)
+    try:
+        account = users.add_user(engine, name, password, role)
+    except users.AccountError as exc:
+        err.print(f"[red]{exc}[/red]")
+        sys.exit(EXIT_REJECTED)
+    click.echo(f"user {account.name} ({account.role}) created. 已创建用户。")
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.password_option(help="Prompted (twice) when not given.")
+def users_passwd(name: str, password: str) -> None:
+    """Set a new password."""
+    from indicators import users
+
+    try:
+        users.set_password(_engine(), name, password)
+    except users.AccountError as exc:
+        err.print(f"[red]{exc}[/red]")
+        sys.exit(EXIT_REJECTED)
+    click.echo("password changed. 密码已更改。")
+
+
+@users_group.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Stop an account from signing in (its batches keep its name)."""
+    from indicators import users
+
+    try:
+        users.set_active(_engine(), name, False)
+    except users.AccountError as exc:
+        err.print(f"[red]{exc}[/red]")
+        sys.exit(EXIT_REJECTED)
+    click.echo(f"user {name} disabled. 已停用。")
+
+
+@users_group.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def users_list(fmt: str) -> None:
+    """Every account with its role."""
+    from indicators import users
+
+    engine = _engine()
+    _require_schema(engine)
+    emit(pd.DataFrame(users.list_users(engine), columns=["name", "role", "active", "created_at"]), fmt,
+         title="Users / 用户")
+
+
+def _export_or_exit(action):
+    """Run an export; a missing browser is a clear bilingual message and exit 1, not a stack trace."""
+    from indicators.export import ExportUnavailable
+
+    try:
+        return action()
+    except ExportUnavailable as exc:
+        err.print(f"[red]{exc.message_zh}[/red]\n[red]{exc.message_en}[/red]")
+        sys.exit(EXIT_REJECTED)
+
+
+@main.command("export-png")
+@click.argument("indicator")
+@click.option("--region", "regions", multiple=True, help="Region code or name; repeat for several (default: home).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--size", type=click.Choice(["slide", "page"]), default="slide", show_default=True,
+              help="slide: 16:9, 2560x1440 px; page: 1920x1200 px (both 2x).")
+@click.option("--svg", is_flag=True, help="Write SVG instead of PNG.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def export_png(indicator, regions, lang, size, svg, output) -> None:
+    """Export one indicator's trend chart, ready to paste into a briefing. 导出单个指标图表。"""
+    from indicators import briefing, export
+    from indicators.snapshot import snapshot
+
+    catalog = load_catalog(settings.catalog_dir())
+    code = _resolve(indicator, catalog.find_indicator, "indicator", "指标")
+    codes = [_resolve(r, catalog.find_region, "region", "地区") for r in regions] or None
+    engine = _engine()
+    _require_schema(engine)
+    snap = snapshot(engine, catalog)
+    chart = briefing.indicator_chart(snap, code, lang=lang, regions=codes, size=size)
+    image = _export_or_exit(lambda: export.to_image(chart.figure, size=size, fmt="svg" if svg else "png"))
+    with open(output, "wb") as fh:
+        fh.write(image)
+    click.echo(f"{output}: {chart.finding}")
+
+
+@main.command("brief")
+@click.option("--pillar", help="Only this pillar (e.g. science).")
+@click.option("--indicator", "indicators", multiple=True, help="Only these indicators; repeat for several.")
+@click.option("--region", "regions", multiple=True, help="Regions drawn beside the home region.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--size", type=click.Choice(["slide", "page"]), default="slide", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def brief(pillar, indicators, regions, lang, size, output) -> None:
+    """Build a briefing pack (zip): a PNG per indicator, the scorecard, the status table and an index."""
+    from rich.progress import Progress
+
+    from indicators import briefing
+    from indicators.snapshot import snapshot
+
+    catalog = load_catalog(settings.catalog_dir())
+    if pillar and pillar not in catalog.pillars:
+        raise click.BadParameter(f"unknown pillar {pillar!r}; one of {', '.join(catalog.pillars)}",
+                                 param_hint="--pillar")
+    codes = [_resolve(i, catalog.find_indicator, "indicator", "指标") for i in indicators] or None
+    home = catalog.programme.home_region
+    region_codes = [home] + [_resolve(r, catalog.find_region, "region", "地区") for r in regions] if regions else None
+    engine = _engine()
+    _require_schema(engine)
+    snap = snapshot(engine, catalog)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Building the briefing pack / 正在生成简报包", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{what}")
+
+        pack = _export_or_exit(lambda: briefing.build_pack(snap, lang=lang, pillar=pillar, indicators=codes,
+                                                           regions=region_codes, size=size, on_progress=step))
+    with open(output, "wb") as fh:
+        fh.write(pack)
+    click.echo(f"{output}: {len(pack) / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Install the Debian packages the project needs, only those missing: Python's venv, PostgreSQL 15 server
 # binaries (tests), Chromium and its driver (PNG export, browser tests) and Noto CJK fonts (Chinese text).
 set -euo pipefail
-packages=(python3-venv postgresql-15 chromium chromium-driver fonts-noto-cjk)
+packages=(python3-venv postgresql-15 chromium chromium-driver fonts-noto-cjk sqlite3)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

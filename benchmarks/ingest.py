@@ -1,0 +1,351 @@
+"""Ingestion speed: a million synthetic observations through ``innovation-monitor ingest``, compared with the
+SQLite shell's ``.import`` of the same file (the practical floor) and pandas ``to_sql`` with its defaults
+(what a naive script does).
+
+    .venv/bin/python benchmarks/ingest.py            # 1,000,000 rows
+    .venv/bin/python benchmarks/ingest.py --rows 200000 --keep /tmp/bench
+
+Every contender runs as its own process on a fresh SQLite file and is timed from start to exit, so each
+pays for its own start-up (for Python: the interpreter and its imports, shown separately). Peak memory is
+each process's maximum resident set size. Also timed: the ingest steps in-process (parse + validate, then
+load with history), and a re-ingest of the same file with 1 % of the values changed.
+
+The data are synthetic: every row's source says so, the regions are called "合成地区" (synthetic region)
+with codes ``synthetic_0001`` ..., and the values are random. Nothing here is a statistic. This is a
+benchmark, not a test: it prints timings and never asserts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from indicators.catalog import load_catalog  # noqa: E402
+
+YEARS = range(2000, 2025)  # 25 years
+SOURCE = "synthetic benchmark data (not statistics)"
+CHANGED_SHARE = 0.01
+MAX_SIZE_MB = 512  # the file is larger than the default 50 MB upload limit; the limit is an option
+COLUMNS = ["indicator", "region_code", "region_name", "year", "value", "source", "confidence"]
+IMPORT_SQL = """CREATE TABLE observations (indicator TEXT, region_code TEXT, region_name TEXT, year INTEGER,
+    value REAL, source TEXT, confidence TEXT, PRIMARY KEY (indicator, region_code, year));
+.import --csv --skip 1 {path} observations
+"""
+TO_SQL_SCRIPT = (
+    "import pandas as pd, sqlalchemy, sys; "
+    "pd.read_csv(sys.argv[1]).to_sql('observations', sqlalchemy.create_engine(sys.argv[2]))"
+)
+
+
+# Runs a command and records its wall time, CPU time and peak memory. A process forked from this
+# benchmark (which holds the generated rows) would inherit its memory high-water mark; forked from this
+# small wrapper, the child's peak is its own.
+MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[2:], stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as fh:
+    json.dump({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_kb": usage.ru_maxrss}, fh)
+sys.exit(code)
+"""
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu: float
+    peak_mb: float
+    output: str
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="im-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        run_benchmark(work, args.rows)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_benchmark(work: Path, n_rows: int) -> None:
+    catalog = load_catalog(ROOT / "data" / "catalog")
+    indicators = [i for i in catalog.indicators.values() if i.kind != "qualitative"]
+    n_regions = math.ceil(n_rows / (len(indicators) * len(YEARS)))
+    data = work / "synthetic-observations.csv"
+    changed = work / "synthetic-observations-1pct-changed.csv"
+    started = time.perf_counter()
+    rows = generate(indicators, n_regions, n_rows)
+    write_csv(data, rows)
+    write_csv(changed, change_some(rows, indicators, CHANGED_SHARE))
+    print_header(data, n_rows, len(indicators), n_regions, time.perf_counter() - started)
+
+    ingest_db = work / "ingest.sqlite3"
+    init_database(ingest_db)
+    ingest = timed(
+        [
+            sys.executable,
+            "-m",
+            "indicators",
+            "ingest",
+            str(data),
+            "--user",
+            "benchmark",
+            "--note",
+            "synthetic benchmark data",
+            "--max-size",
+            str(MAX_SIZE_MB),
+            "--format",
+            "json",
+        ],
+        env=database_env(ingest_db),
+    )
+    first = json.loads(ingest.output)[0]
+    reingest = timed(
+        [
+            sys.executable,
+            "-m",
+            "indicators",
+            "ingest",
+            str(changed),
+            "--user",
+            "benchmark",
+            "--max-size",
+            str(MAX_SIZE_MB),
+            "--format",
+            "json",
+        ],
+        env=database_env(ingest_db),
+    )
+    second = json.loads(reingest.output)[0]
+
+    phases = in_process_phases(work / "phases.sqlite3", data, catalog)
+    startup = timed([sys.executable, "-c", "import indicators.cli, indicators.ingest"])
+    shell = timed(["sqlite3", str(work / "import.sqlite3")], stdin=IMPORT_SQL.format(path=data))
+    naive = timed([sys.executable, "-c", TO_SQL_SCRIPT, str(data), f"sqlite:///{work / 'to_sql.sqlite3'}"])
+    check_counts(work, n_rows)
+
+    print_results(ingest, first, reingest, second, phases, startup, shell, naive)
+
+
+# --- data ---------------------------------------------------------------------------------------------
+
+
+def generate(indicators, n_regions: int, n_rows: int) -> list[list]:
+    """Indicators x regions x 25 years, cut at ``n_rows``; values plausible for each kind, all random."""
+    rng = random.Random(20260101)
+    rows = []
+    for r in range(1, n_regions + 1):
+        code, name = f"synthetic_{r:04d}", f"合成地区{r:04d}"
+        for ind in indicators:
+            level = rng.uniform(10, 10_000)
+            for year in YEARS:
+                rows.append(
+                    [ind.code, code, name, year, synthetic_value(rng, ind.kind, level), SOURCE, "low"]
+                )
+                if len(rows) == n_rows:
+                    return rows
+    return rows
+
+
+def synthetic_value(rng: random.Random, kind: str, level: float) -> float | int:
+    if kind == "share":
+        return round(rng.uniform(0, 100), 2)
+    if kind == "growth_rate":
+        return round(rng.uniform(-5, 15), 2)
+    if kind == "rank":
+        return rng.randint(1, 500)
+    if kind == "count":
+        return int(level * rng.uniform(0.9, 1.1))
+    return round(level * rng.uniform(0.9, 1.1), 2)
+
+
+def change_some(rows: list[list], indicators, share: float) -> list[list]:
+    """A copy with ``share`` of the values changed a little (still plausible: no jump warnings)."""
+    kinds = {i.code: i.kind for i in indicators}
+    rng = random.Random(7)
+    out = [list(r) for r in rows]
+    for i in rng.sample(range(len(out)), int(len(out) * share)):
+        row = out[i]
+        kind = kinds[row[0]]
+        if kind == "rank":
+            row[4] = row[4] + 1
+        elif kind == "share":
+            row[4] = round(min(100.0, row[4] + 0.5) if row[4] < 99.5 else row[4] - 0.5, 2)
+        elif kind == "count":
+            row[4] = row[4] + 1
+        else:
+            row[4] = round(row[4] + 0.01, 2)
+    return out
+
+
+def write_csv(path: Path, rows: list[list]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+
+
+# --- running ------------------------------------------------------------------------------------------
+
+
+def database_env(path: Path) -> dict:
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "PYTHONPATH": str(ROOT)}
+
+
+def init_database(path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "indicators", "init"], env=database_env(path), check=True, capture_output=True
+    )
+
+
+def timed(command: list[str], env: dict | None = None, stdin: str | None = None) -> Run:
+    """Wall time, CPU time and peak resident memory of one process, from start to exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        measured, out, err = Path(tmp) / "measure.json", Path(tmp) / "out", Path(tmp) / "err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.run(
+                [sys.executable, "-c", MEASURE, str(measured), *command],
+                input=(stdin or "").encode(),
+                stdout=stdout,
+                stderr=stderr,
+                env=env or {**os.environ, "PYTHONPATH": str(ROOT)},
+                cwd=ROOT,
+            )
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"{' '.join(command[:4])} … failed ({proc.returncode}):\n{err.read_text()[-3000:]}"
+            )
+        m = json.loads(measured.read_text())
+        return Run(m["seconds"], m["cpu"], m["peak_kb"] / 1024, out.read_text())
+
+
+def in_process_phases(db_path: Path, data: Path, catalog) -> dict[str, float]:
+    """The CLI's two steps, timed separately in this process (same functions the command calls)."""
+    from indicators import db, ingest
+    from indicators.seed import run_init
+
+    engine = db.make_engine(f"sqlite:///{db_path}")
+    run_init(engine, catalog)
+    options = ingest.IngestOptions(max_bytes=MAX_SIZE_MB * 1024 * 1024)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    parsed = ingest.parse_path(data, catalog, engine, options)
+    parsed_at, parsed_cpu = time.perf_counter(), time.process_time()
+    ingest.commit(engine, parsed, user="benchmark")
+    done, done_cpu = time.perf_counter(), time.process_time()
+    engine.dispose()
+    return {
+        "parse + validate": (parsed_at - start, parsed_cpu - start_cpu),
+        "load with history": (done - parsed_at, done_cpu - parsed_cpu),
+        "total": (done - start, done_cpu - start_cpu),
+    }
+
+
+def check_counts(work: Path, n_rows: int) -> None:
+    for name, table in (("ingest", "observations"), ("import", "observations"), ("to_sql", "observations")):
+        with sqlite3.connect(work / f"{name}.sqlite3") as conn:
+            count = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE source = ? OR ? = 'to_sql'", (SOURCE, name)
+            ).fetchone()[0]
+        if count != n_rows:
+            raise SystemExit(f"{name}: expected {n_rows} rows, found {count}")
+
+
+# --- printing -----------------------------------------------------------------------------------------
+
+
+def print_header(data: Path, n_rows: int, n_indicators: int, n_regions: int, seconds: float) -> None:
+    print(
+        f"date: {date.today().isoformat()}; machine: {os.cpu_count()} cores, {memory_gib():.0f} GiB RAM, "
+        f"{platform.system()} {platform.machine()}"
+    )
+    print(
+        f"Python {platform.python_version()}, pandas {__import__('pandas').__version__}, "
+        f"SQLite {sqlite3.sqlite_version} (Python), {sqlite_shell_version()} (shell)"
+    )
+    print(
+        f"file: {n_rows:,} rows = {n_indicators} indicators x {n_regions:,} synthetic regions x {len(YEARS)} "
+        f"years (last region partial), {data.stat().st_size / 2**20:.1f} MB, UTF-8; "
+        f"generated in {seconds:.1f} s"
+    )
+
+
+def print_results(ingest, first, reingest, second, phases, startup, shell, naive) -> None:
+    floor, floor_cpu = shell.seconds, shell.cpu
+    print()
+    print("| step | wall s | x .import | CPU s | x .import (CPU) | peak memory MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        f"| SQLite shell `.import` (same key) | {shell.seconds:.2f} | 1.00 | {shell.cpu:.2f} | 1.00 | "
+        f"{shell.peak_mb:.0f} |"
+    )
+    for label, run in (
+        ("`innovation-monitor ingest` (whole command)", ingest),
+        ("pandas `read_csv` + `to_sql` (defaults)", naive),
+        ("re-ingest with 1 % of values changed", reingest),
+    ):
+        print(
+            f"| {label} | {run.seconds:.2f} | {run.seconds / floor:.2f} | {run.cpu:.2f} | "
+            f"{run.cpu / floor_cpu:.2f} | {run.peak_mb:.0f} |"
+        )
+    print(
+        f"| … Python start-up and imports (in every ingest) | {startup.seconds:.2f} | | "
+        f"{startup.cpu:.2f} | | "
+        f"{startup.peak_mb:.0f} |"
+    )
+    for label, (wall, cpu) in phases.items():
+        print(
+            f"| … in-process {label} | {wall:.2f} | {wall / floor:.2f} | {cpu:.2f} | "
+            f"{cpu / floor_cpu:.2f} | |"
+        )
+    print()
+    print(f"ingest / to_sql: {ingest.seconds / naive.seconds:.2f} (wall), {ingest.cpu / naive.cpu:.2f} (CPU)")
+    for label, outcome in (("first ingest", first), ("re-ingest", second)):
+        counts = outcome["batch_counts"]
+        print(
+            f"{label}: status {outcome['status']}, batch {outcome['batch']}, new {counts['new']:,}, "
+            f"revised {counts['revised']:,}, unchanged {counts['unchanged']:,}, "
+            f"new regions {len(outcome['report']['new_regions']):,}, "
+            f"problems {outcome['report']['problem_codes'] or 'none'}"
+        )
+    print(
+        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the "
+        "machine inflates wall times; CPU times are less affected)"
+    )
+
+
+def memory_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def sqlite_shell_version() -> str:
+    if shutil.which("sqlite3") is None:
+        raise SystemExit("the sqlite3 shell is missing: run `make setup` (tools/install-system-deps.sh)")
+    return subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,732 @@
+"""CSV ingestion on SQLite and PostgreSQL: every layout, encoding and number format, loading as a batch with
+history, re-uploads, reverts, skip-invalid, new regions, the CLI command, and a load killed half-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from indicators import db, queries
+from indicators.cli import main
+from indicators.ingest import (
+    IngestOptions,
+    UploadRejected,
+    commit,
+    csv_safe,
+    normalise_date,
+    parse_file,
+    parse_number,
+    parse_path,
+)
+from indicators.seed import read_shipped_file
+from indicators.store import KEY, PAYLOAD, revert_batch
+
+from .conftest import PROJECT, SHIPPED_DIR
+
+DATA = Path(__file__).resolve().parent / "data" / "ingest"
+GOOD, BAD = DATA / "good", DATA / "bad"
+YEARS = (1900, 2030)  # a fixed range, so no test depends on today's date
+DUMPED = ("observations", "observation_history", "batches", "regions")
+WB_SOURCE = '"World Bank, World Development Indicators (last updated 2025-01-28)"'
+STORED = ["indicator", "region", "year", "value", "source", "confidence", "note", "flag", "published_on"]
+
+
+def database_dump(engine) -> dict[str, list[tuple]]:
+    """Every row of the tables an upload may touch, for exact before/after comparisons."""
+    return {table: queries.table_dump(engine, table) for table in DUMPED}
+
+
+def as_table(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[STORED].astype(object).where(frame[STORED].notna(), "")
+    out = out.astype({c: str for c in STORED if c not in ("year", "value")})
+    return out.astype({"year": "int64", "value": "float64"}).reset_index(drop=True)
+
+
+def expected(csv_text: str) -> pd.DataFrame:
+    frame = pd.read_csv(StringIO(csv_text), dtype=str, keep_default_na=False)
+    return frame.astype({"year": "int64", "value": "float64"})
+
+
+def stored_for(engine, parsed) -> pd.DataFrame:
+    """The current stored rows for the keys the file holds, sorted by indicator, region, year."""
+    keys = parsed.observations()[KEY].rename(columns={"indicator_code": "indicator", "region_code": "region"})
+    frame = queries.observations(engine).merge(keys, on=["indicator", "region", "year"])
+    return as_table(frame.sort_values(["indicator", "region", "year"]))
+
+
+def load(engine, catalog, name: str, **options):
+    parsed = parse_path(GOOD / name, catalog, engine, IngestOptions(year_range=YEARS, **options))
+    return parsed, commit(engine, parsed, user="tester")
+
+
+# file, options, (encoding, delimiter, layout), warnings, stored rows
+GOOD_FILES = [
+    (
+        "long-english.csv",
+        {},
+        ("utf-8", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,beijing,2025,6.6,Beijing statistical communique 2025,high,,,2026-03-20
+RD_GDP_RATIO,shanghai,2024,4.35,Shanghai statistical communique 2024,high,,,2025-03-15
+TECH_CONTRACT_TURNOVER,beijing,2024,9800.5,Tech market report,medium,"provisional, revised later",,2025-01
+""",
+    ),
+    (
+        "long-chinese-bom-crlf.csv",
+        {},
+        ("utf-8-sig", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+INVENTION_PATENTS_PER_10K,beijing,2024,262.0,国家知识产权局,high,含失效前最后一日数据,,
+RD_EXPENDITURE,beijing,2023,3012.4,北京市统计局 科技统计快报,medium,,,
+RD_GDP_RATIO,beijing,2025,6.6,北京市2025年国民经济和社会发展统计公报,high,,,
+""",
+    ),
+    (
+        "long-gb18030.csv",
+        {},
+        ("gb18030", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_EXPENDITURE,shenzhen,2024,2400.5,深圳市统计局,low,,,
+RD_GDP_RATIO,beijing,2025,6.6,北京市统计局统计公报,high,,,2026-03-20
+RD_GDP_RATIO,shanghai,2024,4.35,上海市统计局统计公报,medium,,,2025-03-15
+""",
+    ),
+    (
+        "long-tab.csv",
+        {},
+        ("utf-8", "\t", "long"),
+        ["CONFIDENCE_DEFAULTED"],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,guangdong,2024,3.6,广东省统计局,medium,,,
+RD_GDP_RATIO,shenzhen,2024,6.5,深圳市统计局,medium,,,
+""",
+    ),
+    (
+        "long-semicolon.csv",
+        {"confidence": "low"},
+        ("utf-8", ";", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,guangdong,2024,3.6,Guangdong statistical bureau,low,,,
+RD_GDP_RATIO,shenzhen,2024,6.5,Shenzhen statistical bureau,low,,,
+""",
+    ),
+    (
+        "wide.csv",
+        {},
+        ("utf-8", ",", "wide"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+BASIC_RESEARCH_SHARE,shanghai,2015,7.3,Shanghai statistical yearbook,medium,,,
+BASIC_RESEARCH_SHARE,shanghai,2016,7.6,Shanghai statistical yearbook,medium,,,
+BASIC_RESEARCH_SHARE,shanghai,2017,7.8,Shanghai statistical yearbook,medium,,,
+RD_PERSONNEL_PER_10K_EMPLOYED,shanghai,2018,1250.5,Shanghai statistical yearbook,medium,,,
+""",
+    ),
+    (
+        "wide-gb18030.csv",
+        {},
+        ("gb18030", ",", "wide"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,hangzhou,2019,3.45,杭州市统计公报,medium,,,
+RD_GDP_RATIO,hangzhou,2020,3.59,杭州市统计公报,medium,,,
+RD_GDP_RATIO,hangzhou,2021,3.68,杭州市统计公报,medium,,,
+RD_GDP_RATIO,wuhan,2019,3.2,武汉市统计公报,medium,,,
+RD_GDP_RATIO,wuhan,2020,3.51,武汉市统计公报,medium,,,
+""",
+    ),
+    (
+        "worldbank.csv",
+        {"confidence": "high"},
+        ("utf-8-sig", ",", "worldbank"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,china,2018,2.14,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,china,2019,2.24,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,china,2020,2.41,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,china,2021,2.43,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,china,2022,2.56,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,kor,2018,4.52,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,kor,2019,4.63,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,kor,2020,4.8,WB_SOURCE,high,,,2025-01-28
+RD_GDP_RATIO,kor,2021,4.91,WB_SOURCE,high,,,2025-01-28
+""".replace("WB_SOURCE", WB_SOURCE),
+    ),
+    (
+        "numbers.csv",
+        {"confidence": "medium"},
+        ("utf-8", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+DIGITAL_ECON_VA_GROWTH,nanjing,2022,-1.2,s,medium,,,
+GIHI_RANK,nanjing,2020,3,s,medium,,,
+GIHI_RANK,wuhan,2020,3,s,medium,,,
+GSER_RANK,nanjing,2020,7,s,medium,,,
+NATL_HIGHTECH_ENTERPRISES,nanjing,2019,29000,s,medium,,,
+NATURE_INDEX_SHARE,nanjing,2022,1200,s,medium,,,
+RD_EXPENDITURE,nanjing,2016,8536.9,s,medium,,,
+RD_GDP_RATIO,nanjing,2015,6.44,s,medium,,,
+RD_GDP_RATIO,nanjing,2016,6.44,s,medium,,,
+RD_GDP_RATIO,nanjing,2021,3.5,s,medium,,,
+RD_GDP_RATIO,nanjing,2022,3.6,s,medium,,,
+RD_GDP_RATIO,wuhan,2020,3.1,s,medium,,,
+TECH_CONTRACT_TURNOVER,nanjing,2019,12000,s,medium,,,
+TECH_CONTRACT_TURNOVER,wuhan,2019,0.85369,s,medium,,,
+""",
+    ),
+    (
+        "new-regions.csv",
+        {"confidence": "medium"},
+        ("utf-8", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,beijing,2025,6.6,北京市统计局,medium,,,
+RD_GDP_RATIO,chengdu,2023,3.6,四川省统计局,medium,,,
+RD_GDP_RATIO,xian,2022,5.1,陕西省统计局,medium,,,
+RD_GDP_RATIO,xian,2023,5.2,陕西省统计局,medium,,,
+""",
+    ),
+    (
+        "preamble.csv",
+        {},
+        ("utf-8", ",", "long"),
+        ["PREAMBLE_SKIPPED", "CONFIDENCE_DEFAULTED"],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,beijing,2025,6.6,北京市统计局,medium,,,
+""",
+    ),
+    (
+        "header-unit.csv",
+        {"confidence": "high"},
+        ("utf-8", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+TECH_CONTRACT_TURNOVER,shanghai,2024,4850,上海市科委,high,,,
+""",
+    ),
+    (
+        "formula-text.csv",
+        {"confidence": "low"},
+        ("utf-8", ",", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,guangzhou,2022,3.1,-official bulletin,low,-2 revised,=1+2,
+RD_GDP_RATIO,guangzhou,2023,3.4,"=HYPERLINK(""http://example.com"",""click"")",low,+86 10 1234,@risk,
+""",
+    ),
+    (
+        "ambiguous-encoding.csv",
+        {"confidence": "low"},
+        ("gb18030", ",", "long"),
+        ["ENCODING_AMBIGUOUS"],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,beijing,2025,6.6,北京,low,,,
+""",
+    ),
+    (
+        "excel-unicode-text-utf16.csv",
+        {"confidence": "high"},
+        ("utf-16", "\t", "long"),
+        [],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+RD_GDP_RATIO,nanjing,2024,3.7,南京市统计局,high,,,
+""",
+    ),
+    # Found by the round-trip property: valid GB18030 that the detector does not recognise.
+    (
+        "rare-characters-gb18030.csv",
+        {},
+        ("gb18030", ",", "long"),
+        ["ENCODING_ASSUMED"],
+        """indicator,region,year,value,source,confidence,note,flag,published_on
+BASIC_RESEARCH_EXPENDITURE,baltimore,1995,0.0,0,high,,,
+BASIC_RESEARCH_SHARE,baltimore,1995,0.0,丁$丁丁丕並乊乊乡,high,,,
+""",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "how", "warnings", "rows"), GOOD_FILES, ids=[f[0] for f in GOOD_FILES]
+)
+def test_good_file_is_stored_exactly(name, options, how, warnings, rows, seeded_engine, catalog):
+    parsed, result = load(seeded_engine, catalog, name, **options)
+    report = parsed.report
+    assert (report.file["encoding"], report.file["delimiter"], report.file["layout"]) == how
+    assert report.ok and report.codes() == warnings
+    assert result.batch_id is not None and result.n_new + result.n_revised == len(expected(rows))
+    pd.testing.assert_frame_equal(stored_for(seeded_engine, parsed), expected(rows))
+
+
+def test_numbers_conversions_are_reported(seeded_engine, catalog):
+    parsed, result = load(seeded_engine, catalog, "numbers.csv", confidence="medium")
+    assert [
+        (c["indicator"], c["from_unit"], c["factor"], c["count"], c["first_row"], c["example"])
+        for c in parsed.report.conversions
+    ] == [
+        ("TECH_CONTRACT_TURNOVER", "万亿", 10000.0, 1, 5, "1.2万亿 -> 12000 亿元"),
+        ("TECH_CONTRACT_TURNOVER", "万元", 0.0001, 1, 6, "8536.9万元 -> 0.85369 亿元"),
+        ("NATL_HIGHTECH_ENTERPRISES", "万家", 10000.0, 1, 7, "2.9万家 -> 29000 家"),
+    ]
+    assert parsed.report.counts["missing"] == 5 and result.n_skipped == 5
+    assert queries.batches(seeded_engine).set_index("id").loc[result.batch_id, "n_skipped"] == 5
+
+
+def test_line_numbers_count_quoted_line_breaks_and_blank_lines(seeded_engine, catalog):
+    parsed, _ = load(seeded_engine, catalog, "quoted.csv", confidence="high")
+    assert parsed.rows["row"].tolist() == [2, 5]
+    stored = queries.observations(seeded_engine, region="hangzhou").set_index("year")
+    assert stored.loc[2022, "source"] == 'Hangzhou "statistical" bulletin'
+    assert stored.loc[2022, "note"] == "first line\r\nsecond line"
+
+
+def test_world_bank_file_creates_the_new_country(seeded_engine, catalog):
+    parsed, _ = load(seeded_engine, catalog, "worldbank.csv", confidence="high")
+    assert parsed.report.counts["missing"] == 6  # Korea 2022 and the empty 'World' line
+    assert parsed.report.file["header_row"] == 5
+    regions = queries.regions(seeded_engine).set_index("code")
+    assert regions.loc["kor", ["name_zh", "name_en", "kind", "iso3", "from_upload"]].tolist() == [
+        "Korea, Rep.",
+        "Korea, Rep.",
+        "country",
+        "KOR",
+        True,
+    ]
+    assert "wld" not in regions.index  # only missing values: nothing to create it for
+
+
+def test_new_regions_are_created_in_the_same_batch_and_found_by_name_later(seeded_engine, catalog):
+    parsed, _ = load(seeded_engine, catalog, "new-regions.csv", confidence="medium")
+    assert [
+        (r["code"], r["name_zh"], r["name_en"], r["kind"], r["kind_assumed"], r["row"])
+        for r in parsed.report.new_regions
+    ] == [("xian", "西安", "西安", "city", True, 2), ("chengdu", "成都", "成都", "city", True, 5)]
+    regions = queries.regions(seeded_engine).set_index("code")
+    assert regions.loc[["chengdu", "xian"], "from_upload"].tolist() == [True, True]
+    later = parse_file(
+        "指标,地区,年份,数值,来源\n研发投入强度,西安,2024,5.3,陕西省统计局\n".encode(),
+        "later.csv",
+        catalog,
+        seeded_engine,
+        IngestOptions(confidence="high"),
+    )
+    assert later.report.ok and later.observations()["region_code"].tolist() == ["xian"]
+
+
+def test_text_is_stored_as_written_and_neutralised_for_csv_download(seeded_engine, catalog):
+    load(seeded_engine, catalog, "formula-text.csv", confidence="low")
+    frame = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="guangzhou")
+    frame = frame[["year", "source", "note", "flag"]]
+    safe = csv_safe(frame)
+    assert safe.to_dict("records") == [
+        {"year": 2022, "source": "'-official bulletin", "note": "'-2 revised", "flag": "'=1+2"},
+        {
+            "year": 2023,
+            "source": '\'=HYPERLINK("http://example.com","click")',
+            "note": "'+86 10 1234",
+            "flag": "'@risk",
+        },
+    ]
+    assert frame["flag"].tolist() == ["=1+2", "@risk"]  # the stored text is untouched
+
+
+def test_csv_safe_leaves_numbers_and_plain_text_alone():
+    frame = pd.DataFrame(
+        {
+            "value": [-1.5, 2.0],
+            "text": pd.Series(["a=b", None], dtype=object),
+            "tab": ["\tx", "@"],
+            "code": pd.Series(["=cmd", "ok"], dtype="str"),
+        }
+    )
+    safe = csv_safe(frame)
+    assert safe["value"].tolist() == [-1.5, 2.0]
+    assert safe["text"].tolist() == ["a=b", None]
+    assert safe["tab"].tolist() == ["'\tx", "'@"]
+    assert safe["code"].tolist() == ["'=cmd", "ok"]
+    assert frame["code"].tolist() == ["=cmd", "ok"]  # a copy, not in place
+
+
+def test_shipped_files_read_the_same_as_init_reads_them(catalog):
+    for path in sorted(SHIPPED_DIR.glob("*.csv")):
+        parsed = parse_path(path, catalog, None, IngestOptions(year_range=YEARS))
+        assert parsed.report.ok and parsed.report.codes() == [], path.name
+        ours = parsed.observations().sort_values(KEY).reset_index(drop=True)
+        theirs = read_shipped_file(path, catalog).sort_values(KEY).reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            ours[KEY + PAYLOAD].astype(object).where(ours.notna(), None),
+            theirs[KEY + PAYLOAD].astype(object).where(theirs.notna(), None),
+        )
+
+
+def test_reupload_is_a_no_op_that_says_so(seeded_engine, catalog):
+    _, first = load(seeded_engine, catalog, "long-english.csv")
+    before = database_dump(seeded_engine)
+    parsed, again = load(seeded_engine, catalog, "long-english.csv")
+    assert parsed.already_loaded_as == first.batch_id
+    assert (again.batch_id, again.already_loaded_as) == (None, first.batch_id)
+    assert database_dump(seeded_engine) == before
+
+
+def test_revision_keeps_history_and_revert_restores_observations_byte_for_byte(seeded_engine, catalog):
+    before = queries.table_dump(seeded_engine, "observations")
+    content = (
+        b"indicator,region,year,value,source,confidence\n"
+        b"RD_GDP_RATIO,beijing,2024,6.6,revised bulletin,high\n"
+        b"RD_GDP_RATIO,beijing,2025,6.7,new bulletin,high\n"
+    )
+    parsed = parse_file(content, "revision.csv", catalog, seeded_engine)
+    preview = parsed.diff.set_index("year")
+    assert preview.loc[2024, ["status", "old_value", "value", "changed"]].tolist() == [
+        "revised",
+        6.58,
+        6.6,
+        "value,source,confidence,note,published_on",
+    ]
+    assert preview.loc[2025, "status"] == "new"
+    assert queries.table_dump(seeded_engine, "observations") == before  # parsing wrote nothing
+    result = commit(seeded_engine, parsed, user="tester")
+    assert (result.n_new, result.n_revised, result.n_unchanged) == (1, 1, 0)
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    assert history[history["year"] == 2024][["value", "status"]].values.tolist() == [
+        [6.58, "superseded"],
+        [6.6, "current"],
+    ]
+    with seeded_engine.begin() as conn:
+        revert_batch(conn, result.batch_id, user="tester")
+    assert queries.table_dump(seeded_engine, "observations") == before
+
+
+def test_load_reads_the_database_again_when_it_changed_after_parsing(seeded_engine, catalog):
+    content = b"indicator,region,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.7,a,high\n"
+    parsed = parse_file(content, "late.csv", catalog, seeded_engine)
+    assert parsed.diff["status"].tolist() == ["new"]
+    other = parse_file(content.replace(b"6.7", b"6.8"), "other.csv", catalog, seeded_engine)
+    commit(seeded_engine, other, user="someone else")
+    result = commit(seeded_engine, parsed, user="tester")
+    assert (result.n_new, result.n_revised) == (0, 1)  # against the value stored meanwhile, not the preview
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    assert history[history["year"] == 2025][["value", "status"]].values.tolist() == [
+        [6.8, "superseded"],
+        [6.7, "current"],
+    ]
+
+
+def test_skip_invalid_loads_the_valid_values_and_counts_the_rest(seeded_engine, catalog):
+    parsed = parse_path(
+        BAD / "unknown-indicator.csv", catalog, seeded_engine, IngestOptions(confidence="high")
+    )
+    with pytest.raises(UploadRejected):
+        commit(seeded_engine, parsed, user="tester")
+    result = commit(seeded_engine, parsed, user="tester", skip_invalid=True)
+    assert (result.n_new, result.n_revised, result.n_rejected) == (1, 0, 1)
+    batch = queries.batches(seeded_engine).set_index("id").loc[result.batch_id]
+    assert (batch["kind"], batch["file_name"], batch["n_new"], batch["n_rejected"]) == (
+        "upload",
+        "unknown-indicator.csv",
+        1,
+        1,
+    )
+    stored = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing").set_index("year")
+    assert stored.loc[2025, "value"] == 6.6
+
+
+def test_value_jumps_against_the_stored_series_are_warnings(seeded_engine, catalog):
+    content = (
+        b"indicator,region,year,value,source,confidence\n"
+        b"RD_GDP_RATIO,beijing,2024,65.8,typo,high\n"
+        b"TECH_CONTRACT_TURNOVER,beijing,2024,85369,wrong unit,high\n"
+        b"TECH_CONTRACT_TURNOVER,beijing,2025,9400,fine,high\n"
+        b"GIHI_RANK,beijing,2025,40,ranks are not compared,high\n"
+    )
+    parsed = parse_file(content, "jumps.csv", catalog, seeded_engine, IngestOptions(year_range=YEARS))
+    jumps = parsed.report.problems
+    assert jumps[["severity", "row", "code"]].values.tolist() == [
+        ["warning", 2, "VALUE_JUMP"],
+        ["warning", 3, "VALUE_JUMP"],
+    ]
+    assert jumps["message_en"].tolist() == [
+        "Value 65.8 is far from the stored 2024 value 6.58 (+59.2 percentage points); check the unit and the "
+        "decimal point.",
+        "Value 85369 is far from the stored 2023 value 8536.9 (×10); check the unit and the decimal point.",
+    ]
+    assert (
+        jumps["message_zh"].iloc[1]
+        == "数值 85369 与已存的 2023 年数值 8536.9 相比变化过大(×10),请核对单位和小数点。"
+    )
+    assert parsed.report.ok  # warnings do not stop the load
+    assert commit(seeded_engine, parsed, user="tester").n_revised == 2  # 2024 R&D share, 2025 GIHI rank
+
+
+def test_report_as_json(seeded_engine, catalog):
+    parsed = parse_path(BAD / "rank-invalid.csv", catalog, seeded_engine, IngestOptions(confidence="high"))
+    report = json.loads(parsed.report.to_json())
+    assert report["ok"] is False
+    assert report["file"]["encoding"] == "utf-8" and report["file"]["layout"] == "long"
+    assert report["counts"]["values"] == 3 and report["counts"]["errors"] == 3
+    assert report["problem_codes"] == {"RANK_INVALID": 3}
+    assert report["problems"][0] == {
+        "severity": "error",
+        "row": 2,
+        "column": "value",
+        "value": "0",
+        "code": "RANK_INVALID",
+        "message_zh": "排名 0 不是正整数。",
+        "message_en": "Rank 0 is not a positive whole number.",
+    }
+    assert len(json.loads(parsed.report.to_json(limit=1))["problems"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "digits", "suffix"),
+    [
+        ("6.44", "6.44", ""),
+        ("6.44%", "6.44", "%"),
+        ("６.４４％", "6.44", "%"),
+        ("8,536.9", "8536.9", ""),
+        ("1,234,567", "1234567", ""),
+        ("1.2万亿", "1.2", "万亿"),
+        ("8536.9 万元", "8536.9", "万元"),
+        ("第3名", "3", "rank"),
+        ("3rd", "3", "rank"),
+        ("21st", "21", "rank"),
+        ("No. 7", "7", "rank"),
+        ("#12", "12", "rank"),
+        ("-1.2", "-1.2", ""),
+        ("−1.2", "-1.2", ""),
+        ("+3", "+3", ""),
+        ("1.2e3", "1.2e3", ""),
+        (".5", ".5", ""),
+    ],
+)
+def test_parse_number(text, digits, suffix):
+    assert parse_number(text) == (digits, suffix)
+
+
+@pytest.mark.parametrize("text", ["abc", "6,44", "1,2345", "1.2.3", "", "inf", "NaN", "=1+2"])
+def test_parse_number_refuses(text):
+    assert parse_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2025-01-06", "2025-01-06"),
+        ("2025/1/6", "2025-01-06"),
+        ("2025.1.6", "2025-01-06"),
+        ("2025年1月6日", "2025-01-06"),
+        ("20250106", "2025-01-06"),
+        ("2025-01", "2025-01"),
+        ("2025年1月", "2025-01"),
+        ("2025", "2025"),
+        ("2025-02-30", "2025-02-30"),
+        ("soon", "soon"),
+    ],
+)
+def test_normalise_date(text, iso):
+    assert normalise_date(text) == iso
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(seeded_engine):
+    """Run ``innovation-monitor`` against the test database; returns (exit code, stdout)."""
+    url = seeded_engine.url.render_as_string(hide_password=False)
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": url, "USER": "tester"})
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout
+
+    yield run
+    db.engine_for(url).dispose()
+
+
+def test_cli_loads_a_file_and_says_so(cli, seeded_engine):
+    code, out = cli("ingest", str(GOOD / "long-gb18030.csv"), "--note", "March bulletins")
+    assert code == 0
+    assert "编码 encoding: gb18030" in out and "loaded as batch" in out
+    batch = queries.batches(seeded_engine).iloc[-1]
+    assert (batch["kind"], batch["user"], batch["note"], batch["n_new"]) == (
+        "upload",
+        "tester",
+        "March bulletins",
+        3,
+    )
+    code, out = cli("ingest", str(GOOD / "long-gb18030.csv"))
+    assert code == 0 and f"already loaded as batch {batch['id']}" in out
+
+
+def test_cli_rejects_a_bad_file_with_the_report_and_changes_nothing(cli, seeded_engine):
+    before = database_dump(seeded_engine)
+    code, out = cli("ingest", str(BAD / "share-out-of-range.csv"))
+    assert code == 1
+    assert "SHARE_OUT_OF_RANGE" in out and "比重 101.5 不在 0–100 的范围内。" in out
+    assert "rejected; nothing was written" in out
+    assert database_dump(seeded_engine) == before
+
+
+def test_cli_json_report(cli):
+    code, out = cli("ingest", str(BAD / "bad-year.csv"), "--format", "json", "--confidence", "high")
+    assert code == 1
+    [outcome] = json.loads(out)
+    assert outcome["status"] == "rejected" and outcome["batch"] is None
+    assert [(p["row"], p["column"], p["value"], p["code"]) for p in outcome["report"]["problems"]] == [
+        (2, "year", "2020-21", "YEAR_INVALID"),
+        (3, "year", "二〇二〇", "YEAR_INVALID"),
+    ]
+    assert all(p["message_zh"] and p["message_en"] for p in outcome["report"]["problems"])
+
+
+def test_cli_dry_run_prints_the_diff_and_writes_nothing(cli, seeded_engine):
+    before = database_dump(seeded_engine)
+    code, out = cli("ingest", str(GOOD / "worldbank.csv"), "--dry-run", "--confidence", "high")
+    assert code == 0 and "dry run: checked, nothing was written" in out
+    assert "新增 new 6, 修订 revised 3, 不变 unchanged 0" in out
+    assert "2.23 -> 2.24" in out  # China 2019 as stored, and as the file has it
+    code, out = cli(
+        "ingest", str(GOOD / "worldbank.csv"), "--dry-run", "--confidence", "high", "--format", "json"
+    )
+    [outcome] = json.loads(out)
+    revised = [d for d in outcome["diff"] if d["status"] == "revised"]
+    assert [(d["region"], d["year"], d["old_value"], d["value"]) for d in revised] == [
+        ("china", 2019, 2.23, 2.24),
+        ("china", 2020, 2.4, 2.41),
+        ("china", 2022, 2.54, 2.56),
+    ]
+    assert database_dump(seeded_engine) == before
+
+
+def test_cli_skip_invalid(cli, seeded_engine):
+    code, out = cli("ingest", str(BAD / "region-name-conflict.csv"), "--skip-invalid", "--confidence", "high")
+    assert code == 0 and "loaded as batch" in out
+    batch = queries.batches(seeded_engine).iloc[-1]
+    assert (batch["n_new"], batch["n_rejected"]) == (1, 1)
+    assert queries.observations(seeded_engine, region="xian")["year"].tolist() == [2023]
+
+
+def test_cli_several_files_are_all_or_nothing(cli, seeded_engine):
+    before = database_dump(seeded_engine)
+    code, out = cli("ingest", str(GOOD / "long-english.csv"), str(BAD / "unknown-region.csv"))
+    assert code == 1 and "not written, because another file was rejected" in out
+    assert database_dump(seeded_engine) == before
+    code, _ = cli("ingest", str(GOOD / "long-english.csv"), str(GOOD / "wide.csv"))
+    assert code == 0
+    assert queries.batches(seeded_engine)["file_name"].tolist()[-2:] == ["long-english.csv", "wide.csv"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest"],
+        ["ingest", "no-such-file.csv"],
+        ["ingest", str(GOOD / "wide.csv"), "--encoding", "klingon"],
+        ["ingest", str(GOOD / "wide.csv"), "--format", "xml"],
+        ["ingest", str(GOOD / "wide.csv"), "--confidence", "sure"],
+        ["ingest", str(GOOD / "wide.csv"), "--max-size", "0"],
+    ],
+)
+def test_cli_usage_errors_exit_2(cli, seeded_engine, args):
+    before = database_dump(seeded_engine)
+    code, _ = cli(*args)
+    assert code == 2
+    assert database_dump(seeded_engine) == before
+
+
+def test_cli_encoding_and_size_options(cli, seeded_engine):
+    code, out = cli("ingest", str(GOOD / "long-gb18030.csv"), "--encoding", "utf-8")
+    assert code == 1 and "ENCODING_INVALID" in out
+    code, out = cli("ingest", str(GOOD / "long-gb18030.csv"), "--max-size", "0.0001")
+    assert code == 1 and "FILE_TOO_LARGE" in out
+    code, out = cli("ingest", str(GOOD / "long-gb18030.csv"), "--encoding", "GBK")
+    assert code == 0 and "loaded as batch" in out
+
+
+def test_cli_source_option_fills_missing_sources(cli, seeded_engine):
+    code, _ = cli(
+        "ingest",
+        str(BAD / "missing-source.csv"),
+        "--source",
+        "北京市统计局 2025 年统计公报",
+        "--confidence",
+        "high",
+    )
+    assert code == 0
+    stored = queries.observations(seeded_engine, indicator="RD_GDP_RATIO").set_index(["region", "year"])
+    assert stored.loc[("beijing", 2025), "source"] == "北京市统计局 2025 年统计公报"
+
+
+# --- killed half-way ----------------------------------------------------------------------------------
+
+
+def _big_upload(path: Path, rows: int) -> None:
+    """Synthetic values for new regions (so the load also creates regions), enough to take a while."""
+    lines = ["indicator,region_code,region_name,year,value,source,confidence"]
+    for i in range(rows):
+        lines.append(
+            f"RD_GDP_RATIO,synthetic_{i // 25:05d},合成地区{i // 25:05d},{2000 + i % 25},{1 + i % 97 / 10},"
+            "synthetic test data,low"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _writing(engine, wal: Path, wal_before: int):
+    """True once the ingest process has started writing its batch."""
+    if engine.dialect.name == "sqlite":
+        return wal.exists() and wal.stat().st_size > wal_before + 1_000_000
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND query ILIKE 'INSERT INTO observations%'"
+                )
+            ).scalar()
+            > 0
+        )
+
+
+def test_a_load_killed_half_way_leaves_the_database_unchanged(seeded_engine, tmp_path, wait_for):
+    upload = tmp_path / "big.csv"
+    _big_upload(upload, 300_000)
+    before = database_dump(seeded_engine)
+    url = seeded_engine.url.render_as_string(hide_password=False)
+    wal = Path(seeded_engine.url.database + "-wal") if seeded_engine.dialect.name == "sqlite" else None
+    wal_before = wal.stat().st_size if wal is not None and wal.exists() else 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indicators", "ingest", str(upload), "--user", "tester"],
+        env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(PROJECT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(
+            lambda: _writing(seeded_engine, wal, wal_before) or proc.poll() is not None,
+            timeout=120,
+            interval=0.005,
+        )
+        assert proc.poll() is None, "the load finished before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    if seeded_engine.dialect.name == "postgresql":  # the server rolls back once it sees the client gone
+        assert wait_for(lambda: not _writing(seeded_engine, wal, wal_before), timeout=30)
+    assert database_dump(seeded_engine) == before

@@ -1,0 +1,252 @@
+"""Every failure mode of an upload: one small file each under tests/data/ingest/bad, the exact problems it
+must report, and the database exactly as before after the rejected load (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pandas as pd
+import pytest
+
+from indicators.ingest import IngestOptions, UploadRejected, commit, parse_file, parse_path
+from indicators.validation import MESSAGES
+
+from .test_ingest import BAD, GOOD, YEARS, database_dump
+
+# file -> the problems it reports (severity, line, column, value, code), in report order.
+EXPECTED = {
+    "empty.csv": """severity,row,column,value,code
+error,,,,FILE_EMPTY
+""",
+    "blank-lines-only.csv": """severity,row,column,value,code
+error,,,,FILE_EMPTY
+""",
+    "header-only.csv": """severity,row,column,value,code
+error,1,,,HEADER_ONLY
+""",
+    "excel-workbook-renamed.csv": """severity,row,column,value,code
+error,,,,NOT_CSV
+""",
+    "excel-97-renamed.csv": """severity,row,column,value,code
+error,,,,NOT_CSV
+""",
+    "image-renamed.csv": """severity,row,column,value,code
+error,,,,NOT_CSV
+""",
+    "web-page.csv": """severity,row,column,value,code
+error,,,,NOT_CSV
+""",
+    "binary.csv": """severity,row,column,value,code
+error,,,,NOT_CSV
+""",
+    "undecodable.csv": """severity,row,column,value,code
+error,,,,ENCODING_UNKNOWN
+""",
+    "no-header.csv": """severity,row,column,value,code
+error,,,These are the figures you asked for.,HEADER_NOT_FOUND
+""",
+    "missing-column.csv": """severity,row,column,value,code
+error,,,,COLUMN_MISSING
+""",
+    "duplicate-column.csv": """severity,row,column,value,code
+error,,value,,COLUMN_DUPLICATE
+""",
+    "unclosed-quote.csv": """severity,row,column,value,code
+error,2,,,QUOTE_UNCLOSED
+""",
+    "no-values.csv": """severity,row,column,value,code
+error,,,,NO_VALUES
+""",
+    "too-many-fields.csv": """severity,row,column,value,code
+error,3,,bulletin,ROW_TOO_LONG
+""",
+    "unknown-indicator.csv": """severity,row,column,value,code
+error,3,indicator,R&D intensity (new definition),INDICATOR_UNKNOWN
+""",
+    "qualitative-indicator.csv": """severity,row,column,value,code
+error,2,indicator,GOAL_2025,INDICATOR_QUALITATIVE
+""",
+    "indicator-mismatch.csv": """severity,row,column,value,code
+error,2,指标代码,RD_GDP_RATIO,INDICATOR_MISMATCH
+""",
+    "unknown-region.csv": """severity,row,column,value,code
+error,2,地区,西安,REGION_UNKNOWN
+""",
+    "region-code-invalid.csv": """severity,row,column,value,code
+error,2,地区代码,Xi An,REGION_CODE_INVALID
+""",
+    "region-name-conflict.csv": """severity,row,column,value,code
+error,3,地区代码,咸阳,REGION_NAME_CONFLICT
+""",
+    "region-mismatch.csv": """severity,row,column,value,code
+error,2,地区代码,beijing,REGION_MISMATCH
+error,3,地区代码,taiyuan,REGION_MISMATCH
+""",
+    "empty-cells.csv": """severity,row,column,value,code
+error,2,indicator,,CELL_EMPTY
+error,3,region,,CELL_EMPTY
+error,4,year,,CELL_EMPTY
+""",
+    "bad-number.csv": """severity,row,column,value,code
+error,2,value,6.44abc,NUMBER_INVALID
+error,3,value,"6,44",NUMBER_INVALID
+error,4,value,1_000,NUMBER_INVALID
+error,5,value,inf,NUMBER_INVALID
+""",
+    "bad-year.csv": """severity,row,column,value,code
+error,2,year,2020-21,YEAR_INVALID
+error,3,year,二〇二〇,YEAR_INVALID
+""",
+    "year-out-of-range.csv": """severity,row,column,value,code
+error,2,year,1899,YEAR_OUT_OF_RANGE
+error,3,year,2999,YEAR_OUT_OF_RANGE
+""",
+    "duplicate-key.csv": """severity,row,column,value,code
+error,2,value,6.6,KEY_DUPLICATE
+error,3,value,6.7,KEY_DUPLICATE
+warning,5,value,4.4,ROW_DUPLICATE
+""",
+    "unit-mismatch.csv": """severity,row,column,value,code
+error,2,value,3100,UNIT_MISMATCH
+error,3,value,3.1%,UNIT_MISMATCH
+error,4,value,第3名,UNIT_MISMATCH
+""",
+    "share-out-of-range.csv": """severity,row,column,value,code
+error,2,value,101.5,SHARE_OUT_OF_RANGE
+error,3,value,-0.5,SHARE_OUT_OF_RANGE
+""",
+    "rank-invalid.csv": """severity,row,column,value,code
+error,2,value,0,RANK_INVALID
+error,3,value,3.5,RANK_INVALID
+error,4,value,-2,RANK_INVALID
+""",
+    "missing-source.csv": """severity,row,column,value,code
+error,2,,,SOURCE_MISSING
+error,3,,,SOURCE_MISSING
+""",
+    "bad-confidence.csv": """severity,row,column,value,code
+error,2,confidence,very high,CONFIDENCE_INVALID
+""",
+    "bad-date.csv": """severity,row,column,value,code
+error,2,published_on,2026-02-30,DATE_INVALID
+error,3,published_on,next spring,DATE_INVALID
+""",
+    "flag-too-long.csv": """severity,row,column,value,code
+error,2,flag,provisional figure pending the final yearbook release,FLAG_TOO_LONG
+""",
+    "ignored-column.csv": """severity,row,column,value,code
+warning,,备用列,,COLUMN_IGNORED
+""",
+}
+
+# Codes tested elsewhere (they need options, a stored series or a good file).
+TESTED_ELSEWHERE = {
+    "FILE_TOO_LARGE",
+    "ENCODING_INVALID",
+    "ENCODING_AMBIGUOUS",
+    "ENCODING_ASSUMED",
+    "PREAMBLE_SKIPPED",
+    "CONFIDENCE_DEFAULTED",
+    "VALUE_JUMP",
+}
+
+
+def problems_table(report) -> pd.DataFrame:
+    """The report's problems as text, without the confidence warning most of these files also get."""
+    frame = report.problems[report.problems["code"] != "CONFIDENCE_DEFAULTED"]
+    frame = frame[["severity", "row", "column", "value", "code"]].astype(object)
+    return frame.where(frame.notna(), "").astype(str).reset_index(drop=True)
+
+
+def expected_table(text: str) -> pd.DataFrame:
+    return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_reports_exactly_its_problems_and_changes_nothing(name, seeded_engine, catalog):
+    before = database_dump(seeded_engine)
+    parsed = parse_path(BAD / name, catalog, seeded_engine, IngestOptions(year_range=YEARS))
+    pd.testing.assert_frame_equal(problems_table(parsed.report), expected_table(EXPECTED[name]))
+    problems = parsed.report.problems
+    assert (problems["message_zh"].str.len() > 0).all() and (problems["message_en"].str.len() > 0).all()
+    if parsed.report.ok:  # warnings only: the file loads
+        commit(seeded_engine, parsed, user="tester")
+        return
+    with pytest.raises(UploadRejected):
+        commit(seeded_engine, parsed, user="tester")
+    assert database_dump(seeded_engine) == before
+
+
+def test_messages_name_the_value_in_both_languages(catalog):
+    parsed = parse_path(BAD / "unit-mismatch.csv", catalog, None, IngestOptions(year_range=YEARS))
+    first = parsed.report.errors.iloc[0]
+    assert first["message_zh"] == "单位“件”与该指标的单位“亿元”不一致,且无法换算。"
+    assert (
+        first["message_en"] == "Unit '件' does not match the indicator's unit '亿元' and cannot be converted."
+    )
+    duplicate = parse_path(BAD / "duplicate-key.csv", catalog, None).report.problems
+    assert duplicate[duplicate["code"] == "KEY_DUPLICATE"]["message_en"].tolist() == [
+        "RD_GDP_RATIO / beijing / 2025 appears more than once with different contents (see also line(s) 3).",
+        "RD_GDP_RATIO / beijing / 2025 appears more than once with different contents (see also line(s) 2).",
+    ]
+    excel = parse_path(BAD / "excel-workbook-renamed.csv", catalog, None).report.problems.iloc[0]
+    assert "Excel" in excel["message_zh"] and "renamed to .csv" in excel["message_en"]
+
+
+def test_not_csv_says_what_the_file_is(catalog):
+    said = {
+        name: parse_path(BAD / name, catalog, None).report.problems.iloc[0]["message_en"]
+        for name in ("excel-97-renamed.csv", "image-renamed.csv", "web-page.csv", "binary.csv")
+    }
+    assert "Excel 97-2003 workbook" in said["excel-97-renamed.csv"]
+    assert "PNG image" in said["image-renamed.csv"]
+    assert "web page" in said["web-page.csv"]
+    assert "binary file" in said["binary.csv"]
+
+
+def test_file_over_the_size_limit_is_rejected_before_reading(seeded_engine, catalog):
+    before = database_dump(seeded_engine)
+    path = GOOD / "long-english.csv"
+    options = IngestOptions(max_bytes=100)
+    for parsed in (
+        parse_path(path, catalog, seeded_engine, options),
+        parse_file(path.read_bytes(), path.name, catalog, seeded_engine, options),
+    ):
+        assert problems_table(parsed.report).to_dict("records") == [
+            {"severity": "error", "row": "", "column": "", "value": "", "code": "FILE_TOO_LARGE"}
+        ]
+        assert parsed.rows.empty
+        with pytest.raises(UploadRejected):
+            commit(seeded_engine, parsed, user="tester")
+    message = parsed.report.problems.iloc[0]
+    assert "上限 0.0 MB" in message["message_zh"] and "above the limit of 0.0 MB" in message["message_en"]
+    assert database_dump(seeded_engine) == before
+
+
+def test_forced_wrong_encoding_names_the_line(seeded_engine, catalog):
+    before = database_dump(seeded_engine)
+    parsed = parse_path(GOOD / "long-gb18030.csv", catalog, seeded_engine, IngestOptions(encoding="utf-8"))
+    assert problems_table(parsed.report).to_dict("records") == [
+        {"severity": "error", "row": "1", "column": "", "value": "", "code": "ENCODING_INVALID"}
+    ]
+    with pytest.raises(UploadRejected):
+        commit(seeded_engine, parsed, user="tester")
+    assert database_dump(seeded_engine) == before
+
+
+def test_skip_invalid_does_not_save_a_file_level_error(seeded_engine, catalog):
+    before = database_dump(seeded_engine)
+    for name in ("missing-column.csv", "no-values.csv", "excel-workbook-renamed.csv"):
+        parsed = parse_path(BAD / name, catalog, seeded_engine)
+        assert parsed.rejected(skip_invalid=True)
+        with pytest.raises(UploadRejected):
+            commit(seeded_engine, parsed, user="tester", skip_invalid=True)
+    assert database_dump(seeded_engine) == before
+
+
+def test_every_problem_code_has_messages_and_a_test():
+    for code, message in MESSAGES.items():
+        assert message.severity in ("error", "warning") and message.scope in ("file", "row"), code
+        assert message.zh and message.en, code
+    tested = {code for text in EXPECTED.values() for code in expected_table(text)["code"]} | TESTED_ELSEWHERE
+    assert tested == set(MESSAGES)
