@@ -7,6 +7,7 @@ into the URL so a copied link reproduces the view.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlencode
 
 from dash import Input, Output, clientside_callback, dcc, html
@@ -90,7 +91,7 @@ def sync_url(page: str, params: list[tuple[str, str, str]]) -> None:
     """
     names = [p[0] for p in params]
     js = """function() {
-        const names = %s;
+        const names = NAMES;
         const url = new URL(window.location.href);
         for (let i = 0; i < names.length; i++) {
             let v = arguments[i];
@@ -100,5 +101,5 @@ def sync_url(page: str, params: list[tuple[str, str, str]]) -> None:
         }
         window.history.replaceState(window.history.state, '', url.toString());
         return url.search;
-    }""" % names
+    }""".replace("NAMES", json.dumps(names))
     clientside_callback(js, Output(f"{page}-url", "data"), *[Input(cid, prop) for _, cid, prop in params])

@@ -127,7 +127,7 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
 def _tint(colour: str) -> str:
     """A light version of a status colour, so black text stays readable on it."""
     r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
-    return "#%02x%02x%02x" % tuple(int(c + (255 - c) * 0.55) for c in (r, g, b))
+    return "#" + "".join(f"{int(c + (255 - c) * 0.55):02x}" for c in (r, g, b))
 
 
 def _chosen(snap: Snapshot, pillar: str | None, indicators: list[str] | None) -> list[str]:
@@ -188,7 +188,7 @@ def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) 
     head = "简报图表" if lang == "zh" else "Briefing charts"
     lines = [f"# {title} · {head}", "", f"{'数据截至' if lang == 'zh' else 'Data as of'}: {data_as_of(snap)} · "
              f"{'导出于' if lang == 'zh' else 'Exported'}: {date.today():%Y-%m-%d}", "",
-             f"![scorecard](scorecard.png)", ""]
+             "![scorecard](scorecard.png)", ""]
     for name, chart in entries:
         lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", "",
                   ("来源:" if lang == "zh" else "Sources:")]

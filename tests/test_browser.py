@@ -72,10 +72,12 @@ def chart_title(page: Page, title_id: str = "trend-title") -> str:
 
 
 def pick(page: Page, dropdown_id: str, text: str) -> None:
-    """Choose an option of a dcc.Dropdown by typing, as a user does."""
+    """Choose an option of a dcc.Dropdown by typing part of its label, as a user does."""
     page.locator(f"#{dropdown_id}").click()
-    page.keyboard.type(text)
-    page.get_by_role("option", name=text).first.click()
+    page.keyboard.insert_text(text.split(" · ")[-1])  # what a user types: the distinctive part of the name
+    option = page.get_by_role("option", name=text, exact=True)
+    expect(option.first).to_be_visible(timeout=15_000)
+    option.first.click()
     page.keyboard.press("Escape")
 
 
