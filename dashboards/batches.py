@@ -22,32 +22,16 @@ from indicators.store import RevertRefused, revert_batch
 dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", title="批次记录 Batches")
 
 PAGE = "batches"
-TEXT = {
-    "title": ("批次记录", "Batch history"),
-    "subtitle": ("每次导入和撤销都记录为一个批次。选择一个批次查看其数值;编辑人员可撤销批次。",
-                 "Every load and revert is a batch. Choose one to see its values; editors can revert it."),
-    "choose": ("选择批次", "Choose a batch"),
-    "values": ("该批次带来的数值", "Values this batch brought"),
-    "revert": ("撤销该批次", "Revert this batch"),
-    "confirm": ("确定撤销批次 {batch}?其数值将被移除,被它替换的原值将恢复。此操作本身也会记录为一个批次。",
-                "Revert batch {batch}? Its values are removed and the values it replaced come back. The revert is recorded as a batch."),
-    "reverted": ("已撤销批次 {batch}(撤销记录为批次 {revert}),恢复 {restored} 个原值。",
-                 "Batch {batch} reverted (recorded as batch {revert}); {restored} earlier values restored."),
-}
 COLUMNS = ["id", "kind", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged", "n_skipped",
            "n_rejected", "reverts_batch_id", "reverted_by_batch_id", "note"]
 
-
-def tr(key: str, lang: str, **params) -> str:
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**params)
 
 
 def layout(batch: str | None = None, lang: str | None = None, **_):
     lang = normalise_lang(lang)
     return html.Div([
         dcc.Store(id=f"{PAGE}-lang", data=lang),
-        page_header(tr("title", lang), tr("subtitle", lang)),
+        page_header(t("batches.title", lang), t("batches.subtitle", lang)),
         dash_table.DataTable(id=f"{PAGE}-table", data=batch_rows(), columns=[{"name": c, "id": c} for c in COLUMNS],
                              row_selectable="single", page_size=15, sort_action="native",
                              selected_rows=[], style_table={"overflowX": "auto"},
@@ -85,16 +69,16 @@ def batch_values(batch_id: int) -> pd.DataFrame:
 def detail(selected, rows, lang):
     lang = normalise_lang(lang)
     if not selected:
-        return html.P(tr("choose", lang), className="text-muted")
+        return html.P(t("batches.choose", lang), className="text-muted")
     batch = rows[selected[0]]
     values = batch_values(int(batch["id"]))
     can_revert = editor_or_none() is not None and batch["kind"] != "revert" and batch["reverted_by_batch_id"] is None
     return html.Div([
-        html.H2(f"{tr('values', lang)} · {t('common.batch', lang)} {batch['id']}", className="h6"),
+        html.H2(f"{t('batches.values', lang)} · {t('common.batch', lang)} {batch['id']}", className="h6"),
         dash_table.DataTable(data=values.astype(object).where(values.notna(), None).to_dict("records"),
                              columns=[{"name": c, "id": c} for c in values.columns], page_size=10,
                              style_cell={"textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
-        dbc.Button(tr("revert", lang), id=f"{PAGE}-revert", color="danger", className="mt-2",
+        dbc.Button(t("batches.revert", lang), id=f"{PAGE}-revert", color="danger", className="mt-2",
                    disabled=not can_revert),
     ])
 
@@ -105,7 +89,7 @@ def detail(selected, rows, lang):
 def ask(n, selected, rows, lang):
     if not n or not selected:
         raise dash.exceptions.PreventUpdate
-    return True, tr("confirm", normalise_lang(lang), batch=rows[selected[0]]["id"])
+    return True, t("batches.confirm", normalise_lang(lang), batch=rows[selected[0]]["id"])
 
 
 @callback(Output(f"{PAGE}-result", "children"), Output(f"{PAGE}-table", "data"),
@@ -129,5 +113,5 @@ def do_revert(batch_id: int, lang: str):
             result = revert_batch(conn, batch_id, user=editor.name)
     except RevertRefused as exc:
         return dbc.Alert(exc.message_zh if lang == "zh" else exc.message_en, color="danger", id=f"{PAGE}-refused")
-    return dbc.Alert(tr("reverted", lang, batch=batch_id, revert=result.batch_id, restored=result.n_revised),
+    return dbc.Alert(t("batches.reverted", lang, batch=batch_id, revert=result.batch_id, restored=result.n_revised),
                      color="success", id=f"{PAGE}-reverted")

@@ -18,7 +18,6 @@ from dashboards._common import current, page_header, split_param, sync_url
 from indicators import queries
 from indicators.i18n import normalise_lang, t
 
-
 dash.register_page(__name__, path="/data", order=4, nav_key="nav.data", title="数据 Data")
 
 PAGE = "data"

@@ -10,8 +10,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import (GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_header, status_badge,
-                                sync_url)
+from dashboards._common import (
+    GRAPH_CONFIG,
+    current,
+    empty_state,
+    export_links,
+    nav_href,
+    page_header,
+    status_badge,
+    sync_url,
+)
 from indicators import views
 from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
 

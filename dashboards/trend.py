@@ -11,8 +11,17 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import (GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_header, split_param,
-                                status_badge, sync_url)
+from dashboards._common import (
+    GRAPH_CONFIG,
+    current,
+    empty_state,
+    export_links,
+    nav_href,
+    page_header,
+    split_param,
+    status_badge,
+    sync_url,
+)
 from indicators import progress, views
 from indicators.i18n import fmt_value, normalise_lang, t
 

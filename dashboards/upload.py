@@ -18,7 +18,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
 from dashboards._common import current, nav_href, page_header
-from indicators import db, ingest
+from indicators import ingest
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", title="上传数据 Upload")
@@ -27,46 +27,7 @@ PAGE = "upload"
 MAX_BYTES = ingest.DEFAULT_MAX_BYTES
 PREVIEW_ROWS = 500
 
-TEXT = {
-    "title": ("上传统计数据", "Upload statistics"),
-    "subtitle": ("支持长表、宽表和世界银行下载格式;UTF-8或GB18030编码;逗号、制表符或分号分隔。先预览,确认无误后再提交。",
-                 "Long, wide and World Bank download layouts; UTF-8 or GB18030; comma, tab or semicolon. "
-                 "Preview first, then commit."),
-    "drop": ("拖放CSV文件到此处,或点击选择文件", "Drop a CSV file here, or click to choose one"),
-    "limit": ("文件大小上限:{mb} MB", "Size limit: {mb} MB"),
-    "encoding": ("编码", "Encoding"),
-    "auto": ("自动检测", "Detect"),
-    "source": ("默认来源(文件无来源列时使用)", "Default source (when the file has no source column)"),
-    "confidence": ("默认可信度", "Default confidence"),
-    "detected": ("识别结果", "Detected"),
-    "layout": ("格式", "Layout"),
-    "delimiter": ("分隔符", "Delimiter"),
-    "values": ("数值", "values"),
-    "errors": ("错误", "errors"),
-    "warnings": ("警告", "warnings"),
-    "report": ("校验报告", "Validation report"),
-    "report_download": ("下载报告(JSON)", "Download the report (JSON)"),
-    "rows": ("解析结果(按系统理解)", "Rows as understood"),
-    "diff": ("与数据库的差异", "Difference from the database"),
-    "new": ("新增", "new"),
-    "revised": ("修订", "revised"),
-    "unchanged": ("不变", "unchanged"),
-    "new_regions": ("将新建的地区", "Regions that will be created"),
-    "note": ("备注(可选)", "Note (optional)"),
-    "skip_invalid": ("只导入有效行(跳过有错误的行)", "Load valid rows only (skip rows with errors)"),
-    "commit": ("提交入库", "Commit"),
-    "committed": ("已导入为批次 {batch}:新增 {new},修订 {revised},不变 {unchanged}。", "Loaded as batch {batch}: {new} new, {revised} revised, {unchanged} unchanged."),
-    "already": ("该文件已导入(批次 {batch}),未重复导入。", "This file was loaded before (batch {batch}); nothing was loaded again."),
-    "rejected": ("文件有错误,未写入任何数据。", "The file has errors; nothing was written."),
-    "see_trend": ("查看趋势:", "See the trend:"),
-    "history": ("批次记录", "Batch history"),
-    "no_errors": ("未发现问题。", "No problems found."),
-}
 
-
-def tr(key: str, lang: str, **params) -> str:
-    zh, en = TEXT[key]
-    return (en if lang == "en" else zh).format(**params)
 
 
 def layout(lang: str | None = None, **_):
@@ -74,38 +35,38 @@ def layout(lang: str | None = None, **_):
     editor = editor_or_none()
     if editor is None:
         return html.Div([
-            page_header(tr("title", lang)),
+            page_header(t("upload.title", lang)),
             dbc.Alert([t("auth.need_editor", lang), " ",
                        html.A(t("auth.sign_in", lang), href="/login?next=/upload", id="upload-sign-in")],
                       color="warning", id="upload-need-editor"),
         ])
     return html.Div([
         dcc.Store(id=f"{PAGE}-lang", data=lang),
-        page_header(tr("title", lang), tr("subtitle", lang)),
+        page_header(t("upload.title", lang), t("upload.subtitle", lang)),
         dcc.Upload(id=f"{PAGE}-file", multiple=False,  # the server enforces the limit and says so
-                   children=html.Div([tr("drop", lang), html.Div(tr("limit", lang, mb=MAX_BYTES // 2**20),
+                   children=html.Div([t("upload.drop", lang), html.Div(t("upload.limit", lang, mb=MAX_BYTES // 2**20),
                                                                  className="small text-muted")]),
                    className="im-empty mb-3", style={"cursor": "pointer"}),
         dbc.Row([
-            dbc.Col([dbc.Label(tr("encoding", lang)),
+            dbc.Col([dbc.Label(t("upload.encoding", lang)),
                      dcc.Dropdown(id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
-                         {"label": tr("auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
+                         {"label": t("upload.auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
                          {"label": "GB18030 / GBK", "value": "gb18030"}])], md=3),
-            dbc.Col([dbc.Label(tr("source", lang)), dbc.Input(id=f"{PAGE}-source", type="text")], md=6),
-            dbc.Col([dbc.Label(tr("confidence", lang)),
+            dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text")], md=6),
+            dbc.Col([dbc.Label(t("upload.confidence", lang)),
                      dcc.Dropdown(id=f"{PAGE}-confidence", value=None, options=[
                          {"label": t(f"confidence.{c}", lang), "value": c} for c in ("high", "medium", "low")])], md=3),
         ], className="g-3 mb-3"),
         dcc.Loading(html.Div(id=f"{PAGE}-preview"), type="dot"),
         html.Div(id=f"{PAGE}-commit-area", hidden=True, children=[
-            dbc.Label(tr("note", lang)), dbc.Textarea(id=f"{PAGE}-note", className="mb-2"),
-            dbc.Checklist(id=f"{PAGE}-skip", options=[{"label": tr("skip_invalid", lang), "value": "1"}], value=[],
+            dbc.Label(t("upload.note", lang)), dbc.Textarea(id=f"{PAGE}-note", className="mb-2"),
+            dbc.Checklist(id=f"{PAGE}-skip", options=[{"label": t("upload.skip_invalid", lang), "value": "1"}], value=[],
                           switch=True, className="mb-2"),
-            dbc.Button(tr("commit", lang), id=f"{PAGE}-commit", color="primary"),
+            dbc.Button(t("upload.commit", lang), id=f"{PAGE}-commit", color="primary"),
         ]),
         dcc.Loading(html.Div(id=f"{PAGE}-result", className="mt-3"), type="dot"),
         dcc.Download(id=f"{PAGE}-report-file"),
-        html.Div(dcc.Link(tr("history", lang), href=nav_href("/batches", lang)), className="mt-4"),
+        html.Div(dcc.Link(t("upload.history", lang), href=nav_href("/batches", lang)), className="mt-4"),
     ])
 
 
@@ -146,18 +107,18 @@ def render_preview(parsed: ingest.ParsedFile, lang: str):
     info = report["file"]
     counts = report["counts"]
     facts = " · ".join(str(x) for x in (
-        parsed.file_name, f"{tr('encoding', lang)}: {info.get('encoding', '–')}",
-        f"{tr('delimiter', lang)}: {_delimiter(info.get('delimiter'))}", f"{tr('layout', lang)}: {info.get('layout', '–')}",
-        f"{counts.get('valid', 0)} {tr('values', lang)}", f"{counts.get('errors', 0)} {tr('errors', lang)}",
-        f"{counts.get('warnings', 0)} {tr('warnings', lang)}"))
-    blocks = [html.Div([html.Strong(tr("detected", lang) + ": "), facts], className="im-panel mb-3", id=f"{PAGE}-facts")]
+        parsed.file_name, f"{t('upload.encoding', lang)}: {info.get('encoding', '–')}",
+        f"{t('upload.delimiter', lang)}: {_delimiter(info.get('delimiter'))}", f"{t('upload.layout', lang)}: {info.get('layout', '–')}",
+        f"{counts.get('valid', 0)} {t('upload.values', lang)}", f"{counts.get('errors', 0)} {t('upload.errors', lang)}",
+        f"{counts.get('warnings', 0)} {t('upload.warnings', lang)}"))
+    blocks = [html.Div([html.Strong(t("upload.detected", lang) + ": "), facts], className="im-panel mb-3", id=f"{PAGE}-facts")]
     blocks.append(_report_table(parsed, lang))
     if parsed.already_loaded_as is not None:
-        blocks.append(dbc.Alert(tr("already", lang, batch=parsed.already_loaded_as), color="info"))
+        blocks.append(dbc.Alert(t("upload.already", lang, batch=parsed.already_loaded_as), color="info"))
     if len(parsed.new_regions):
         names = ", ".join(f"{r.code} ({getattr(r, 'name_zh', '') or getattr(r, 'name_en', '')})"
                           for r in parsed.new_regions.itertuples(index=False))
-        blocks.append(html.Div([html.Strong(tr("new_regions", lang) + ": "), names], className="mb-3"))
+        blocks.append(html.Div([html.Strong(t("upload.new_regions", lang) + ": "), names], className="mb-3"))
     if parsed.diff is not None and len(parsed.diff):
         blocks.append(_diff_table(parsed, snap, lang))
     if len(parsed.rows):
@@ -171,11 +132,11 @@ def _delimiter(value) -> str:
 
 def _report_table(parsed, lang: str):
     problems = parsed.report.problems
-    head = html.Div([html.H2(tr("report", lang), className="h6 d-inline me-3"),
-                     dbc.Button(tr("report_download", lang), id=f"{PAGE}-report-download", size="sm",
+    head = html.Div([html.H2(t("upload.report", lang), className="h6 d-inline me-3"),
+                     dbc.Button(t("upload.report_download", lang), id=f"{PAGE}-report-download", size="sm",
                                 color="secondary", outline=True)], className="mb-2")
     if problems.empty:
-        return html.Div([head, html.P(tr("no_errors", lang), className="text-success")], className="mb-3")
+        return html.Div([head, html.P(t("upload.no_errors", lang), className="text-success")], className="mb-3")
     message = "message_en" if lang == "en" else "message_zh"
     frame = problems.assign(message=problems[message])[["severity", "row", "column", "value", "code", "message"]]
     table = dash_table.DataTable(
@@ -191,17 +152,17 @@ def _report_table(parsed, lang: str):
 def _diff_table(parsed, snap, lang: str):
     diff = parsed.diff
     counts = diff["status"].value_counts()
-    summary = " · ".join(f"{tr(s, lang)} {int(counts.get(s, 0))}" for s in ("new", "revised", "unchanged"))
+    summary = " · ".join(f"{t('upload.' + s, lang)} {int(counts.get(s, 0))}" for s in ("new", "revised", "unchanged"))
     changed = diff[diff["status"] != "unchanged"].head(PREVIEW_ROWS)
     frame = pd.DataFrame({
-        "status": changed["status"].map(lambda s: tr(s, lang)),
+        "status": changed["status"].map(lambda s: t("upload." + s, lang)),
         "indicator": changed["indicator_code"].map(lambda c: snap.catalog.indicators[c].short_name.get(lang)),
         "region": changed["region_code"].map(lambda c: snap.region_name(c, lang)),
         "year": changed["year"].astype("int64"),
         "old": changed["old_value"].astype(float),
         "new": changed["value"].astype(float),
     })
-    return html.Div([html.H2(tr("diff", lang), className="h6"), html.P(summary, id=f"{PAGE}-diff-summary"),
+    return html.Div([html.H2(t("upload.diff", lang), className="h6"), html.P(summary, id=f"{PAGE}-diff-summary"),
                      dash_table.DataTable(id=f"{PAGE}-diff", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
                                           columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
@@ -224,7 +185,7 @@ def _rows_table(parsed, snap, lang: str):
             lambda c: catalog.units[catalog.indicators[c].unit].name.get(lang) if c in catalog.indicators else ""),
         "source": rows["source"],
     })
-    return html.Div([html.H2(tr("rows", lang), className="h6"),
+    return html.Div([html.H2(t("upload.rows", lang), className="h6"),
                      dash_table.DataTable(id=f"{PAGE}-rows", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
                                           columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
@@ -267,10 +228,10 @@ def commit_parsed(parsed: ingest.ParsedFile, user: str, note: str | None, skip_i
         return dbc.Alert([html.Div(exc.message_zh if lang == "zh" else exc.message_en)], color="danger",
                          id=f"{PAGE}-rejected")
     if result.batch_id is None:
-        return dbc.Alert(tr("already", lang, batch=result.already_loaded_as), color="info", id=f"{PAGE}-already")
+        return dbc.Alert(t("upload.already", lang, batch=result.already_loaded_as), color="info", id=f"{PAGE}-already")
     codes = sorted(set(parsed.observations()["indicator_code"]))
     links = [dcc.Link(snap.catalog.indicators[c].short_name.get(lang), href=nav_href("/trend", lang, indicator=c),
                       className="me-3") for c in codes]
-    return dbc.Alert([html.Div(tr("committed", lang, batch=result.batch_id, new=result.n_new,
+    return dbc.Alert([html.Div(t("upload.committed", lang, batch=result.batch_id, new=result.n_new,
                                   revised=result.n_revised, unchanged=result.n_unchanged)),
-                      html.Div([tr("see_trend", lang), " ", *links])], color="success", id=f"{PAGE}-committed")
+                      html.Div([t("upload.see_trend", lang), " ", *links])], color="success", id=f"{PAGE}-committed")

@@ -108,18 +108,58 @@ STRINGS: dict[str, tuple[str, str]] = {
     "auth.role.editor": ("编辑", "editor"),
     "auth.role.admin": ("管理员", "admin"),
     "auth.need_editor": ("上传、提交和撤销需要以编辑身份登录。", "Uploading, committing and reverting need an editor to sign in."),
+    "upload.title": ('上传统计数据', 'Upload statistics'),
+    "upload.subtitle": ('支持长表、宽表和世界银行下载格式;UTF-8或GB18030编码;逗号、制表符或分号分隔。先预览,确认无误后再提交。', 'Long, wide and World Bank download layouts; UTF-8 or GB18030; comma, tab or semicolon. Preview first, then commit.'),
+    "upload.drop": ('拖放CSV文件到此处,或点击选择文件', 'Drop a CSV file here, or click to choose one'),
+    "upload.limit": ('文件大小上限:{mb} MB', 'Size limit: {mb} MB'),
+    "upload.encoding": ('编码', 'Encoding'),
+    "upload.auto": ('自动检测', 'Detect'),
+    "upload.source": ('默认来源(文件无来源列时使用)', 'Default source (when the file has no source column)'),
+    "upload.confidence": ('默认可信度', 'Default confidence'),
+    "upload.detected": ('识别结果', 'Detected'),
+    "upload.layout": ('格式', 'Layout'),
+    "upload.delimiter": ('分隔符', 'Delimiter'),
+    "upload.values": ('数值', 'values'),
+    "upload.errors": ('错误', 'errors'),
+    "upload.warnings": ('警告', 'warnings'),
+    "upload.report": ('校验报告', 'Validation report'),
+    "upload.report_download": ('下载报告(JSON)', 'Download the report (JSON)'),
+    "upload.rows": ('解析结果(按系统理解)', 'Rows as understood'),
+    "upload.diff": ('与数据库的差异', 'Difference from the database'),
+    "upload.new": ('新增', 'new'),
+    "upload.revised": ('修订', 'revised'),
+    "upload.unchanged": ('不变', 'unchanged'),
+    "upload.new_regions": ('将新建的地区', 'Regions that will be created'),
+    "upload.note": ('备注(可选)', 'Note (optional)'),
+    "upload.skip_invalid": ('只导入有效行(跳过有错误的行)', 'Load valid rows only (skip rows with errors)'),
+    "upload.commit": ('提交入库', 'Commit'),
+    "upload.committed": ('已导入为批次 {batch}:新增 {new},修订 {revised},不变 {unchanged}。', 'Loaded as batch {batch}: {new} new, {revised} revised, {unchanged} unchanged.'),
+    "upload.already": ('该文件已导入(批次 {batch}),未重复导入。', 'This file was loaded before (batch {batch}); nothing was loaded again.'),
+    "upload.rejected": ('文件有错误,未写入任何数据。', 'The file has errors; nothing was written.'),
+    "upload.see_trend": ('查看趋势:', 'See the trend:'),
+    "upload.history": ('批次记录', 'Batch history'),
+    "upload.no_errors": ('未发现问题。', 'No problems found.'),
+    "batches.title": ('批次记录', 'Batch history'),
+    "batches.subtitle": ('每次导入和撤销都记录为一个批次。选择一个批次查看其数值;编辑人员可撤销批次。', 'Every load and revert is a batch. Choose one to see its values; editors can revert it.'),
+    "batches.choose": ('选择批次', 'Choose a batch'),
+    "batches.values": ('该批次带来的数值', 'Values this batch brought'),
+    "batches.revert": ('撤销该批次', 'Revert this batch'),
+    "batches.confirm": ('确定撤销批次 {batch}?其数值将被移除,被它替换的原值将恢复。此操作本身也会记录为一个批次。', 'Revert batch {batch}? Its values are removed and the values it replaced come back. The revert is recorded as a batch.'),
+    "batches.reverted": ('已撤销批次 {batch}(撤销记录为批次 {revert}),恢复 {restored} 个原值。', 'Batch {batch} reverted (recorded as batch {revert}); {restored} earlier values restored.'),
     "footer.source": ("来源", "Source"),
     "footer.data_as_of": ("数据截至", "Data as of"),
     "footer.exported": ("导出于", "Exported"),
 }
 
 
-def t(key: str, lang: str) -> str:
-    """The interface string ``key`` in ``lang``; the key itself if it is missing (visible, not silent)."""
+def t(key: str, lang: str, **params) -> str:
+    """The interface string ``key`` in ``lang`` (``params`` fill its ``{placeholders}``); the key itself if it
+    is missing (visible, not silent)."""
     pair = STRINGS.get(key)
     if pair is None:
         return key
-    return pair[1] if lang == "en" else pair[0]
+    text = pair[1] if lang == "en" else pair[0]
+    return text.format(**params) if params else text
 
 
 def normalise_lang(lang: str | None) -> str:

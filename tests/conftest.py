@@ -123,6 +123,29 @@ def seeded_engine(engine, catalog):
     return engine
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one for the whole run (never Playwright's own download)."""
+    from playwright.sync_api import sync_playwright
+
+    from tools.screenshots import CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make setup` (apt-get install chromium)"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def settle(page) -> None:
+    """Wait until the page has loaded and no Dash callback is running."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+
+
 @pytest.fixture
 def wait_for():
     def _wait(predicate, timeout=10.0, interval=0.05):

@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tools.screenshots import CHROMIUM_ARGS, free_port, start_server
+from tools.screenshots import free_port, start_server
 
-from .conftest import PROJECT
+from .conftest import PROJECT, settle
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +37,6 @@ def app_url(tmp_path_factory):
     server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make setup` (apt-get install chromium)"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser) -> Page:
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
@@ -56,11 +46,6 @@ def page(browser) -> Page:
     yield pg
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
-
-
-def settle(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
 
 
 def chart_title(page: Page, title_id: str = "trend-title") -> str:

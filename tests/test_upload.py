@@ -12,12 +12,12 @@ import subprocess
 import sys
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from indicators import db, queries
-from tools.screenshots import CHROMIUM_ARGS, free_port, start_server
+from tools.screenshots import free_port, start_server
 
-from .conftest import PROJECT, TEST_DATA
+from .conftest import PROJECT, TEST_DATA, settle
 
 UPLOADS = TEST_DATA / "upload"
 PASSWORD = "correct horse battery"
@@ -44,25 +44,12 @@ def server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser) -> Page:
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def settle(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
 
 
 def sign_in(page: Page, base: str, name: str) -> None:
