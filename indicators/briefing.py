@@ -92,7 +92,7 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
     catalog = snap.catalog
     home = catalog.programme.home_region
     a = snap.assessment
-    rows = a[(a["region"] == home) & a["indicator"].isin(_chosen(snap, pillar, indicators))]
+    rows = a[(a["region"] == home) & a["indicator"].isin(charted_indicators(snap, pillar, indicators))]
     rows = rows.sort_values(["indicator", "milestone_year"]).drop_duplicates("indicator")
     order = {c: n for n, c in enumerate(catalog.indicators)}
     rows = rows.sort_values("indicator", key=lambda s: s.map(order))
@@ -130,7 +130,8 @@ def _tint(colour: str) -> str:
     return "#" + "".join(f"{int(c + (255 - c) * 0.55):02x}" for c in (r, g, b))
 
 
-def _chosen(snap: Snapshot, pillar: str | None, indicators: list[str] | None) -> list[str]:
+def charted_indicators(snap: Snapshot, pillar: str | None = None, indicators: list[str] | None = None) -> list[str]:
+    """The indicators a pack draws: numeric ones with data for the home region, in catalog order."""
     catalog = snap.catalog
     codes = [ind.code for ind in catalog.ordered_indicators() if ind.kind != "qualitative"]
     if pillar:
@@ -146,7 +147,7 @@ def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicato
                regions: list[str] | None = None, size: str = "slide",
                on_progress: Callable[[int, int, str], None] | None = None) -> bytes:
     """A zip: one PNG per indicator, scorecard.png, status.csv (UTF-8 with BOM), index.md and index.html."""
-    codes = _chosen(snap, pillar, indicators)
+    codes = charted_indicators(snap, pillar, indicators)
     total = len(codes) + 2
     buffer = io.BytesIO()
     entries = []
