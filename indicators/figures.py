@@ -205,8 +205,14 @@ def trend(
     y_title = t("common.rank", lang) if rank else unit_name
     fig.update_yaxes(title=y_title, autorange="reversed" if rank else True, rangemode="normal",
                      zeroline=False)
-    if rank:
-        fig.update_yaxes(dtick=1 if series["value"].max() <= 15 else None)
+    values = series["value"].dropna()
+    if rank and len(values):
+        # rank 1 on top, never a rank 0 or 0.5 on the axis
+        top, bottom = max(0.5, float(values.min()) - 0.5), float(values.max()) + 0.5
+        fig.update_yaxes(autorange=False, range=[bottom, top], dtick=1 if bottom <= 16 else None)
+    elif values.nunique() == 1:
+        v = float(values.iloc[0])
+        fig.update_yaxes(range=[v * 0.8, v * 1.2] if v else [-1, 1])  # one value: no hair-splitting ticks
     return fig
 
 

@@ -336,13 +336,15 @@ def load(
     loaded = store.find_loaded_batch(conn, parsed.checksum)
     if loaded is not None:
         return BatchResult(batch_id=None, already_loaded_as=loaded)
-    frame = parsed.observations()
+    unchanged = parsed.stored is not None and store.latest_batch_id(conn) == parsed.stored_as_of_batch
+    # The diff made when the file was read holds the valid values, in order: reused if nothing changed since.
+    reuse = unchanged and parsed.diff is not None
+    frame = parsed.diff[KEY + PAYLOAD] if reuse else parsed.observations()
     if frame.empty:
         raise UploadRejected(
             parsed, "no valid values to load; nothing was written", "没有可导入的有效数值,未写入任何数据"
         )
     _create_regions(conn, parsed.new_regions[parsed.new_regions["code"].isin(frame["region_code"])])
-    unchanged = parsed.stored is not None and store.latest_batch_id(conn) == parsed.stored_as_of_batch
     return store.apply_batch(
         conn,
         frame,
@@ -354,6 +356,7 @@ def load(
         n_skipped=parsed.n_skipped,
         n_rejected=parsed.n_rejected,
         current=parsed.stored if unchanged else None,
+        diff=parsed.diff if reuse else None,
     )
 
 
@@ -864,17 +867,22 @@ class Distinct:
 
     @classmethod
     def of(cls, columns: list) -> Distinct:
-        codes, keys = np.zeros(len(columns[0]), dtype=np.int64), [()]
+        codes, keys = None, [()]
         for column in columns:
             column_codes, uniques = pd.factorize(column, use_na_sentinel=False)
             values = [
                 None if validation._missing(u) or not str(u).strip() else str(u).strip() for u in uniques
             ]
-            # Factorising each column and combining the codes is much faster than a groupby.
-            distinct, inverse = np.unique(codes * len(values) + column_codes, return_inverse=True)
-            keys = [keys[d // len(values)] + (values[d % len(values)],) for d in distinct]
-            codes = inverse.astype(np.int64).reshape(-1)
-        first = np.unique(codes, return_index=True)[1]
+            if codes is None:  # factorize numbers the uniques in order of first appearance: 0, 1, 2 ...
+                codes, keys = column_codes.astype(np.int64), [(v,) for v in values]
+                continue
+            # Factorising each column and combining the codes (hashing integers, no sort) is much faster
+            # than a groupby.
+            combined, distinct = pd.factorize(codes * len(values) + column_codes)
+            keys = [keys[d // len(values)] + (values[d % len(values)],) for d in distinct.tolist()]
+            codes = combined.astype(np.int64)
+        # Combinations are numbered in order of first appearance, so a new one raises the running maximum.
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0) if len(codes) else codes
         return cls(keys, codes, first)
 
     def spread(self, per_key: list, categorical: bool = False) -> np.ndarray | pd.Categorical:
@@ -1450,6 +1458,8 @@ def _validate(
     current = store.current_values(conn, frame["indicator_code"].unique().tolist())
     parsed.stored = current
     parsed.diff = _with_changes(store.diff_against_current(conn, frame, current=current), current)
+    if current.empty:  # nothing stored to jump from (a first upload of these indicators)
+        return
     ok = rows.loc[status == "ok", [*KEY, "value", "row", "column"]].astype({"year": "int64"})
     ok["old_value"] = parsed.diff["old_value"].to_numpy()  # the diff keeps the order of the valid rows
     kinds = {c: ind.kind for c, ind in catalog.indicators.items()}

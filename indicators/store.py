@@ -17,7 +17,7 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Integer, delete, func, insert, literal, select, update
+from sqlalchemy import Boolean, Connection, Float, Integer, delete, func, insert, literal, select, update
 
 from indicators.models import OBSERVATION_COLUMNS, Batch, Observation, ObservationHistory
 
@@ -207,18 +207,21 @@ def apply_batch(
     n_skipped: int = 0,
     n_rejected: int = 0,
     current: pd.DataFrame | None = None,
+    diff: pd.DataFrame | None = None,
 ) -> BatchResult:
     """Record ``frame`` (columns KEY + PAYLOAD, one row per key) as a new batch.
 
     New keys are inserted; changed values replace the current row, which moves to the history tied to the
     batch that brought it; identical rows are counted and left alone. Returns the counts and the diff.
     ``current`` (from :func:`current_values`) may be passed when the caller knows the stored values have not
-    changed since it read them (see :func:`latest_batch_id`).
+    changed since it read them (see :func:`latest_batch_id`); so may ``diff``, the result of
+    :func:`diff_against_current` of this ``frame`` against that ``current``.
     """
     if frame.duplicated(KEY).any():
         raise ValueError("a batch holds at most one value per indicator, region and year")
     now = utcnow()
-    diff = diff_against_current(conn, frame, current=current)
+    if diff is None or current is None or len(diff) != len(frame):
+        diff = diff_against_current(conn, frame, current=current)
     batch_id = conn.execute(
         insert(BATCHES).values(
             kind=kind, file_name=file_name, checksum=checksum, created_at=now, user=user, note=note,
@@ -238,8 +241,12 @@ def apply_batch(
         codes, published = pd.factorize(rows["published_on"])  # few distinct dates: compute each once
         known = np.empty(len(published) + 1, dtype=object)
         known[:] = [known_from(p, now) for p in published] + [now]
-        # Code -1 (no date) takes the last: the loading time. Object dtype: no round trip via datetime64.
-        rows["known_from"] = pd.Series(known[codes], index=rows.index, dtype=object)
+        # Code -1 (no date) takes the last: the loading time. A categorical of the few distinct date-times
+        # (binding formats each once, see _bound); object categories: no round trip via datetime64.
+        known_codes, distinct_known = pd.factorize(known)
+        rows["known_from"] = pd.Categorical.from_codes(
+            known_codes[codes], categories=pd.Index(distinct_known, dtype=object)
+        )
         rows["batch_id"] = batch_id
         insert_rows(conn, OBS, rows)
 
@@ -284,6 +291,28 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
 def _bound(conn: Connection, column, values: pd.Series) -> list | None:
     """Python values for one column as SQLAlchemy would bind them (None for missing, SQLite date-times as
     text); None when every value is missing."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # few distinct values: convert each once
+        codes = values.cat.codes.to_numpy()
+        if (codes < 0).all():
+            return None
+        categories = values.cat.categories.to_numpy(dtype=object)
+        bound = np.empty(len(categories) + 1, dtype=object)
+        sqlite = process is not None and conn.dialect.name == "sqlite"  # elsewhere SQLAlchemy converts
+        bound[:-1] = [process(c) for c in categories] if sqlite else categories
+        return bound[codes].tolist()  # code -1 (missing) takes the last: None
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf" and (
+        process is None or isinstance(column.type, Float)
+    ):  # plain numbers: tolist() makes the Python ints and floats the driver takes (Float: to_float)
+        array = values.to_numpy(dtype=np.float64 if isinstance(column.type, Float) else None)
+        missing = np.isnan(array) if array.dtype.kind == "f" else None
+        if missing is None or not missing.any():
+            return array.tolist()
+        if missing.all():
+            return None
+        out = array.astype(object)
+        out[missing] = None
+        return out.tolist()
     array = values.to_numpy(dtype=object)
     if values.hasnans:
         missing = pd.isna(array)
@@ -291,7 +320,6 @@ def _bound(conn: Connection, column, values: pd.Series) -> list | None:
             return None
         array = array.copy()
         array[missing] = None
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is not None and conn.dialect.name == "sqlite":
         codes, uniques = pd.factorize(array)  # few distinct date-times per batch: format each once
         processed = np.empty(len(uniques) + 1, dtype=object)

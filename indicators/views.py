@@ -94,8 +94,8 @@ def target_layers(ind, rows: pd.DataFrame, lang: str):
         milestones.append({"year": int(row.milestone_year), "value": float(row.target),
                            "label": target_wording(ind, row.plan, lang),
                            "band_low": _num(row.band_low), "band_high": _num(row.band_high)})
-        if ind.kind == "rank":
-            continue
+        if ind.kind == "rank" or _truthy(row.period_average):
+            continue  # no rates on ranks; a period-average target has no path for single years
         if pd.notna(row.baseline_year) and pd.notna(row.baseline_value) and not bool(row.maintain):
             # "keep at about X" from inside the band asks for no movement: no path to draw
             paths.append(progress.required_path(int(row.baseline_year), float(row.baseline_value),
@@ -113,6 +113,10 @@ def target_wording(ind, plan: str, lang: str) -> str:
         if tg.plan == plan:
             return tg.wording.get(lang)
     return ""
+
+
+def _truthy(value) -> bool:
+    return bool(value) if value is not None and not (isinstance(value, float) and pd.isna(value)) else False
 
 
 def _num(value):
