@@ -194,7 +194,7 @@ def trend(
                      "arrayminus": [m["value"] - low], "color": TARGET_COLOUR, "thickness": 2, "width": 10}
         fig.add_trace(go.Scatter(
             x=[m["year"]], y=[m["value"]], name=f"{t('common.target', lang)} {m['year']}: {m['label']}",
-            mode="markers+text", text=[m["label"]], textposition="top center",
+            mode="markers+text", text=[m["label"]], textposition="top left",  # the last year: text leftwards
             textfont={"color": TARGET_COLOUR}, error_y=error,
             marker={"symbol": "star", "size": 14, "color": TARGET_COLOUR},
             hovertext=[f"{t('common.target', lang)} {m['year']}: {m['label']}"], hoverinfo="text",
