@@ -104,6 +104,15 @@ def test_broken_file_shows_errors_and_changes_nothing(page, server):
     assert dump(server["url"]) == before
 
 
+def test_excel_file_renamed_csv_gets_a_clear_message_and_changes_nothing(page, server):
+    before = dump(server["url"])
+    sign_in(page, server["base"], "editor1")
+    page.set_input_files("#upload-file input[type=file]", str(TEST_DATA / "ingest" / "bad" / "excel-workbook-renamed.csv"))
+    expect(page.locator("#upload-problems")).to_contain_text("Excel", timeout=20_000)
+    expect(page.locator("#upload-commit-area")).to_be_hidden()
+    assert dump(server["url"]) == before
+
+
 def test_script_and_formula_payloads_are_shown_as_text(page, server):
     sign_in(page, server["base"], "editor1")
     page.set_input_files("#upload-file input[type=file]", str(UPLOADS / "script-and-formula.csv"))
@@ -175,6 +184,26 @@ def test_session_cookie_is_httponly_and_samesite(page, server):
     page.click("#nav-sign-out")
     page.wait_for_load_state()
     expect(page.locator("#nav-sign-in")).to_be_visible()
+
+
+@pytest.mark.parametrize("who", [None, "viewer1"])
+def test_visitors_and_viewers_cannot_revert_even_by_calling_the_callback(page, server, who):
+    before = dump(server["url"])
+    if who:
+        sign_in(page, server["base"], who)
+    payload = {
+        "output": "..batches-result.children...batches-table.data..",
+        "outputs": [{"id": "batches-result", "property": "children"}, {"id": "batches-table", "property": "data"}],
+        "inputs": [{"id": "batches-confirm", "property": "submit_n_clicks", "value": 1}],
+        "state": [{"id": "batches-table", "property": "selected_rows", "value": [0]},
+                  {"id": "batches-table", "property": "data", "value": [{"id": 2, "kind": "seed"}]},
+                  {"id": "batches-lang", "property": "data", "value": "en"}],
+        "changedPropIds": ["batches-confirm.submit_n_clicks"],
+    }
+    response = page.request.post(server["base"] + "/_dash-update-component", data=payload,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 200 and "need an editor" in response.text()
+    assert dump(server["url"]) == before
 
 
 def test_direct_revert_by_a_visitor_is_refused(page, server, monkeypatch):
