@@ -7,6 +7,7 @@ Run it with ``innovation-monitor serve`` (waitress) or ``innovation-monitor serv
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import dash
 import dash_bootstrap_components as dbc
@@ -15,6 +16,7 @@ from dash import Input, Output, html
 from dashboards import _auth, _exports
 from dashboards._common import lang_from_search, nav_href
 from indicators.i18n import t
+from indicators.ingest import DEFAULT_MAX_BYTES
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,6 +33,8 @@ app = dash.Dash(
 server = app.server
 server.register_blueprint(_exports.blueprint)  # image and pack downloads rendered on the server
 _auth.install(server)  # sign-in for editors; sessions in a signed, HttpOnly, SameSite cookie
+# an upload arrives base64-encoded inside a callback request: refuse bodies far beyond the file size limit
+server.config["MAX_CONTENT_LENGTH"] = int(DEFAULT_MAX_BYTES * 1.4) + 2**20
 
 app.layout = html.Div(
     [
@@ -55,7 +59,8 @@ def navbar(pathname: str | None, search: str | None):
                          **{"data-lang": "en" if lang == "zh" else "zh"})
     account = _auth.current_account()
     if account is None:
-        session = dbc.NavLink(t("auth.sign_in", lang), href=f"/login?next={pathname or '/'}", external_link=True,
+        here = quote((pathname or "/") + (search or ""), safe="")
+        session = dbc.NavLink(t("auth.sign_in", lang), href=f"/login?next={here}", external_link=True,
                               id="nav-sign-in")
     else:
         session = html.Form([html.Span(f"{account.name} · {t('auth.role.' + account.role, lang)}",

@@ -3,7 +3,8 @@
 What belongs here: wiring ``indicators.users`` to the web server. The secret key comes from
 ``INNOVATION_MONITOR_SECRET_KEY`` or is generated once into ``<instance>/secret_key`` (mode 0600). Cookies
 are HttpOnly and SameSite=Lax (Secure when ``INNOVATION_MONITOR_SECURE_COOKIES=1``, i.e. behind HTTPS).
-``INNOVATION_MONITOR_REQUIRE_LOGIN=1`` makes viewing need a sign-in too. Callbacks that change data
+``INNOVATION_MONITOR_REQUIRE_LOGIN=1`` makes viewing need a sign-in too; ``INNOVATION_MONITOR_PROXIES=1``
+trusts one reverse proxy's X-Forwarded-For (so the sign-in limit counts clients, not the proxy). Callbacks that change data
 call :func:`editor_or_none` on the server; hiding buttons is never the only check.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, Flask, Response, redirect, request
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from indicators import db, settings, users
 
@@ -45,6 +47,9 @@ def secret_key() -> str:
 
 
 def install(server: Flask) -> None:
+    proxies = int(os.environ.get("INNOVATION_MONITOR_PROXIES", "0") or 0)
+    if proxies > 0:  # behind nginx: the client's address comes from X-Forwarded-For (sign-in limits need it)
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     server.config.update(
         SECRET_KEY=secret_key(),
         SESSION_COOKIE_HTTPONLY=True,

@@ -72,6 +72,17 @@ def export_links(view: str, lang: str, **params) -> html.Div:
     )
 
 
+PROVISIONAL_GUARDS = {"partial_period", "one_point"}
+
+
+def provisional_mark(guard, lang: str):
+    """'初步' / 'provisional' beside a status judged on part of its period or on a single value."""
+    if not isinstance(guard, str) or guard not in PROVISIONAL_GUARDS:
+        return None
+    return html.Span(t(f"guard.{guard}", lang), className="badge text-bg-light border ms-1",
+                     title=t(f"guard.{guard}.why", lang))
+
+
 def empty_state(message: str, *, link: str | None = None, link_text: str | None = None) -> html.Div:
     children = [html.P(message, className="mb-0")]
     if link:

@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dashboards._common import current, page_header, split_param, sync_url
 from indicators import briefing
 from indicators.i18n import normalise_lang, t
-from indicators.jobs import JOBS
+from indicators.jobs import JOBS, TooBusy
 
 dash.register_page(__name__, path="/briefing", order=5, nav_key="nav.briefing", title="简报导出 Briefing")
 
@@ -63,6 +63,7 @@ def layout(pillar: str | None = None, indicators: str | None = None, regions: st
 
 
 @callback(Output(f"{PAGE}-job", "data"), Output(f"{PAGE}-poll", "disabled"),
+          Output(f"{PAGE}-status", "children", allow_duplicate=True),
           Input(f"{PAGE}-build", "n_clicks"),
           State(f"{PAGE}-pillar", "value"), State(f"{PAGE}-indicators", "value"), State(f"{PAGE}-regions", "value"),
           State(f"{PAGE}-packlang", "value"), State(f"{PAGE}-size", "value"), prevent_initial_call=True)
@@ -76,8 +77,11 @@ def start(_n, pillar, indicators, regions, packlang, size):
                                    indicators=indicators or None, regions=chosen_regions, size=size or "slide",
                                    on_progress=report)
 
-    job = JOBS.submit(work)
-    return job.id, False
+    try:
+        job = JOBS.submit(work)
+    except TooBusy:
+        return None, True, dbc.Alert(f"{TooBusy.message_zh} {TooBusy.message_en}", color="warning", id=f"{PAGE}-busy")
+    return job.id, False, None
 
 
 @callback(Output(f"{PAGE}-status", "children"), Output(f"{PAGE}-poll", "disabled", allow_duplicate=True),

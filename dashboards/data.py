@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._common import current, page_header, split_param, sync_url
-from indicators import queries
+from indicators import export, queries
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/data", order=4, nav_key="nav.data", title="数据 Data")
@@ -116,9 +116,7 @@ def download(_csv, _xlsx, rows, columns):
 
 def to_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, CRLF line ends as Excel writes them, formula-like cells neutralised."""
-    from indicators.ingest import csv_safe
-
-    return csv_safe(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return export.csv_bytes(frame)
 
 
 def to_excel(frame: pd.DataFrame) -> bytes:

@@ -17,6 +17,7 @@ from dashboards._common import (
     export_links,
     nav_href,
     page_header,
+    provisional_mark,
     status_badge,
     sync_url,
 )
@@ -74,10 +75,18 @@ def render(snap, pillar: str | None, milestone: int | None, lang: str):
     return children
 
 
+def _rate(value, unit) -> str:
+    """An annual change with its unit: '%/yr' for compound growth, 'pp/yr' (or units/yr) for linear."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:+.2f} {unit or ''}".strip()
+
+
 def _table(rows: pd.DataFrame, snap, lang: str):
     catalog = snap.catalog
     head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in (
-        "common.indicator", "common.baseline", "common.latest", "common.target", "common.gap", "common.status")]))
+        "common.indicator", "common.baseline", "common.latest", "common.target", "common.gap", "gaps.actual",
+        "gaps.required", "gaps.ratio", "common.status")]))
     body = []
     for r in rows.itertuples(index=False):
         ind = catalog.indicators[r.indicator]
@@ -95,7 +104,9 @@ def _table(rows: pd.DataFrame, snap, lang: str):
             html.Td(fmt_gap(r.gap, ind.unit, unit, lang, signed=True) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
                                                            if pd.notna(r.progress_share) and r.progress_share < 1
                                                            else "")),
-            html.Td(status_badge(r.status, lang)),
+            html.Td(_rate(r.actual_rate, r.rate_unit)), html.Td(_rate(r.required_rate, r.rate_unit)),
+            html.Td(fmt_number(r.ratio, decimals=2) if pd.notna(r.ratio) else "–"),
+            html.Td([status_badge(r.status, lang), provisional_mark(r.guard, lang)]),
         ]))
     return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white")
 

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboards._common import current, nav_href, page_header, status_badge, status_label
+from dashboards._common import current, nav_href, page_header, provisional_mark, status_badge, status_label
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
 
@@ -104,7 +104,8 @@ def _card(snap, ind, home_rows: pd.DataFrame, lang: str):
     target_text = _target_text(ind, row, lang)
     body.append(html.Div(target_text, className="im-label"))
     if row is not None:
-        body.append(html.Div([status_badge(row["status"], lang), _gap_text(row, ind, unit, lang)],
+        body.append(html.Div([status_badge(row["status"], lang), provisional_mark(row.get("guard"), lang),
+                              _gap_text(row, ind, unit, lang)],
                              className="d-flex flex-wrap align-items-center gap-2 my-1"))
         if bool(row.get("stale")):
             body.append(html.Div("⚠ " + t("overview.stale", lang), className="small text-danger"))

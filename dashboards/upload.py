@@ -37,7 +37,7 @@ def layout(lang: str | None = None, **_):
         return html.Div([
             page_header(t("upload.title", lang)),
             dbc.Alert([t("auth.need_editor", lang), " ",
-                       html.A(t("auth.sign_in", lang), href="/login?next=/upload", id="upload-sign-in")],
+                       html.A(t("auth.sign_in", lang), href=f"/login?next=%2Fupload%3Flang%3D{lang}", id="upload-sign-in")],
                       color="warning", id="upload-need-editor"),
         ])
     return html.Div([
@@ -52,7 +52,7 @@ def layout(lang: str | None = None, **_):
                      dcc.Dropdown(id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
                          {"label": t("upload.auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
                          {"label": "GB18030 / GBK", "value": "gb18030"}])], md=3),
-            dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text")], md=6),
+            dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text", debounce=True)], md=6),
             dbc.Col([dbc.Label(t("upload.confidence", lang)),
                      dcc.Dropdown(id=f"{PAGE}-confidence", value=None, options=[
                          {"label": t(f"confidence.{c}", lang), "value": c} for c in ("high", "medium", "low")])], md=3),
@@ -225,8 +225,7 @@ def commit_parsed(parsed: ingest.ParsedFile, user: str, note: str | None, skip_i
         result = ingest.commit(snap.engine, parsed, user=user, note=(note or "").strip() or None,
                                skip_invalid=skip_invalid)
     except ingest.UploadRejected as exc:
-        return dbc.Alert([html.Div(exc.message_zh if lang == "zh" else exc.message_en)], color="danger",
-                         id=f"{PAGE}-rejected")
+        return dbc.Alert([html.Div(exc.message_zh), html.Div(exc.message_en)], color="danger", id=f"{PAGE}-rejected")
     if result.batch_id is None:
         return dbc.Alert(t("upload.already", lang, batch=result.already_loaded_as), color="info", id=f"{PAGE}-already")
     codes = sorted(set(parsed.observations()["indicator_code"]))

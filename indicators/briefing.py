@@ -165,8 +165,7 @@ def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicato
         card.update_layout(height=max(300, 36 * (len(codes) + 2)), width=1280)
         zf.writestr("scorecard.png", export.SERVER.render(card, fmt="png", width=1280,
                                                           height=max(300, 36 * (len(codes) + 2)), scale=2))
-        zf.writestr("status.csv", status_table(snap, codes, lang).to_csv(index=False, lineterminator="\r\n")
-                    .encode("utf-8-sig"))
+        zf.writestr("status.csv", export.csv_bytes(status_table(snap, codes, lang)))
         zf.writestr("index.md", index_markdown(snap, entries, lang))
         zf.writestr("index.html", index_html(snap, entries, lang))
         if on_progress:
@@ -193,8 +192,13 @@ def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) 
     for name, chart in entries:
         lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", "",
                   ("来源:" if lang == "zh" else "Sources:")]
-        lines += [f"- {s}" for s in chart.sources] + [""]
+        lines += [f"- {_md_text(s)}" for s in chart.sources] + [""]
     return "\n".join(lines)
+
+
+def _md_text(text: str) -> str:
+    """Source text from uploads, safe in Markdown viewers that render HTML."""
+    return html.escape(str(text), quote=False).replace("[", "\\[").replace("]", "\\]")
 
 
 def index_html(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:

@@ -40,7 +40,9 @@ def _require_schema(engine) -> None:
 def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     """Print a DataFrame as a human table (default), CSV or JSON records."""
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+        from indicators.export import csv_text
+
+        sys.stdout.write(csv_text(frame).replace("\r\n", "\n"))
     elif fmt == "json":
         click.echo(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
     else:

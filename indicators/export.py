@@ -44,6 +44,19 @@ class ExportUnavailable(RuntimeError):
         super().__init__(f"{self.message_zh}\n{self.message_en}" + (f"\n({detail})" if detail else ""))
 
 
+def csv_text(frame) -> str:
+    """CSV as the app writes it everywhere (CLI, downloads, briefing packs): text that a spreadsheet would
+    run as a formula is neutralised first (see ``ingest.csv_safe``)."""
+    from indicators.ingest import csv_safe
+
+    return csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+
+
+def csv_bytes(frame) -> bytes:
+    """:func:`csv_text` as UTF-8 with a byte-order mark, so Excel opens Chinese correctly."""
+    return csv_text(frame).encode("utf-8-sig")
+
+
 def find_browser() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         path = shutil.which(name)

@@ -254,7 +254,10 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
                          hoverinfo="skip", showlegend=False, width=0.8))
     fig.add_trace(go.Bar(
         y=names, x=drawn, orientation="h", width=0.45, showlegend=False,
-        marker={"color": colours, "line": {"color": "#333333", "width": 0.5}},
+        marker={"color": colours, "line": {"color": "#333333", "width": 0.5},
+                # hatched: inside an "about" band, where a share of the distance is not defined
+                "pattern": {"shape": ["/" if s in ("within_band", "above_band") else "" for s in rows["status"]],
+                            "fgcolor": "#ffffff", "solidity": 0.3}},
         text=texts, textposition="outside", cliponaxis=False, hoverinfo="text",
         hovertext=[f"{n}: {t}" for n, t in zip(names, texts, strict=True)],
     ))
@@ -286,8 +289,8 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
          editions: Sequence[dict] = (), title: str | None = None, top: int = 10) -> go.Figure:
     """Rank over time (bump chart): rank 1 at the top, the home region highlighted, edition breaks marked."""
     fig = go.Figure()
-    latest = series[series["year"] == series["year"].max()].sort_values("value")
-    order = list(dict.fromkeys([home_region] + latest["region"].tolist()[:top] + series["region"].unique().tolist()))
+    latest = series.sort_values("year").groupby("region").tail(1).sort_values("value")
+    order = list(dict.fromkeys([home_region] + latest["region"].tolist()[:top]))  # home and the best `top`
     for n, region in enumerate(r for r in order if r in set(series["region"])):
         part = series[series["region"] == region].sort_values("year")
         home = region == home_region
@@ -312,14 +315,20 @@ def latest_bars(frame: pd.DataFrame, *, lang: str, region_names: dict[str, str],
     frame = frame.sort_values("value", ascending=not rank)
     names = [f"{region_names.get(r, r)} ({y})" for r, y in zip(frame["region"], frame["year"], strict=True)]
     colours = [HOME_COLOUR if r == home_region else "#9DB7CF" for r in frame["region"]]
-    fig = go.Figure(go.Bar(
-        y=names, x=frame["value"], orientation="h", marker={"color": colours},
-        text=[fmt_value(v, unit_code, unit_name, lang) for v in frame["value"]], textposition="outside",
-        cliponaxis=False, hoverinfo="text",
-        hovertext=_hover(frame, unit_code, unit_name, lang),
-    ))
+    labels = [fmt_value(v, unit_code, unit_name, lang) for v in frame["value"]]
+    if rank:  # a rank is a position, not a length: dots on a reversed axis, 1 at the left
+        trace = go.Scatter(y=names, x=frame["value"], mode="markers+text", text=labels, textposition="middle right",
+                           marker={"color": colours, "size": 14}, cliponaxis=False, hoverinfo="text",
+                           hovertext=_hover(frame, unit_code, unit_name, lang))
+    else:
+        trace = go.Bar(y=names, x=frame["value"], orientation="h", marker={"color": colours}, text=labels,
+                       textposition="outside", cliponaxis=False, hoverinfo="text",
+                       hovertext=_hover(frame, unit_code, unit_name, lang))
+    fig = go.Figure(trace)
     base_layout(fig, title=title, height=max(240, 34 * len(frame) + 100))
     fig.update_xaxes(title=t("common.rank", lang) if rank else unit_name)
+    if rank:
+        fig.update_xaxes(range=[0.5, float(frame["value"].max()) + 1.5], dtick=1 if frame["value"].max() <= 20 else None)
     fig.update_yaxes(automargin=True)
     fig.update_layout(margin={"r": 90})
     return fig

@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 
 KEEP_SECONDS = 3600
 MAX_WORKERS = 2
+MAX_PENDING = 4  # queued or running at once; more are refused, so nobody can pile up work
+
+
+class TooBusy(RuntimeError):
+    """Too many jobs are waiting; the message says so in both languages."""
+
+    message_zh = "当前生成任务过多,请稍后再试。"
+    message_en = "Too many packs are being built; try again in a minute."
 
 
 @dataclass
@@ -42,6 +50,8 @@ class Jobs:
         job = Job(id=secrets.token_urlsafe(12), owner=owner)
         with self._lock:
             self._forget_old()
+            if sum(not j.finished for j in self._jobs.values()) >= MAX_PENDING:
+                raise TooBusy(f"{TooBusy.message_zh} / {TooBusy.message_en}")
             self._jobs[job.id] = job
 
         def report(done: int, total: int, step: str) -> None:

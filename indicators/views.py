@@ -204,10 +204,14 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
     latest = series.sort_values("year").groupby("region").tail(1)
     rank = ind.kind == "rank"
     if rank:
+        # the newest edition that ranks at least two of the regions shown (a later one may name only Beijing)
+        per_year = series.groupby("year")["region"].nunique()
+        shared = per_year[per_year >= 2]
+        edition = int(shared.index.max()) if len(shared) else int(series["year"].max())
+        latest = series[series["year"] == edition]
         editions = edition_breaks(ind, lang)
         over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
                                  title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
-        latest = latest[latest["year"] == latest["year"].max()]
     else:
         over_time = figures.trend(series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit,
                                   unit_name=unit.name.get(lang), region_names=names, home_region=home,

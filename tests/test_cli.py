@@ -95,3 +95,18 @@ def test_readme_and_ci_use_the_makefile():
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     assert "make run" in readme and "make test" in readme
     assert Path(PROJECT / "Makefile").read_text().count("\ntest:") == 1
+
+
+def test_csv_output_neutralises_formula_like_text(cli_env, tmp_path):
+    run_cli("init", env=cli_env)
+    upload = tmp_path / "formula.csv"
+    upload.write_text("indicator,region,year,value,source,confidence,note\n"
+                      'RD_GDP_RATIO,beijing,2025,6.6,test fixture - not a statistic,low,"=HYPERLINK(""http://x"")"\n',
+                      encoding="utf-8")
+    run_cli("ingest", str(upload), env=cli_env)
+    out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "csv", env=cli_env)
+    frame = pd.read_csv(StringIO(out.stdout))
+    assert frame.set_index("year").loc[2025, "note"] == "'=HYPERLINK(\"http://x\")"
+    stored = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "json",
+                     env=cli_env)
+    assert [r["note"] for r in json.loads(stored.stdout) if r["year"] == 2025] == ['=HYPERLINK("http://x")']
