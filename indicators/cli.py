@@ -18,6 +18,7 @@ from rich.table import Table
 
 from indicators import db, queries, settings
 from indicators.catalog import CatalogError, load_catalog
+from indicators.i18n import fmt_number
 from indicators.store import RevertRefused, revert_batch
 
 EXIT_REJECTED = 1
@@ -151,6 +152,18 @@ def list_observations(indicator, region, as_of, history, fmt) -> None:
     if history:
         columns += ["version", "status"]
     emit(frame[columns], fmt, title="Observations / 观测值")
+    if as_of is not None:
+        _note_undated(engine, ind, reg, as_of)
+
+
+def _note_undated(engine, indicator, region, as_of: date) -> None:
+    """Say how many current values are hidden as of a date only because they carry no publication date."""
+    current = queries.observations(engine, indicator=indicator, region=region)
+    hidden = current[current["published_on"].isna() & (current["known_from"].dt.date > as_of)]
+    if len(hidden):
+        err.print(f"note: {len(hidden)} value(s) have no recorded publication date and count from when they were "
+                  f"loaded ({hidden['known_from'].min():%Y-%m-%d}); they are not shown as of {as_of}. "
+                  f"注意:{len(hidden)} 个数值没有发布日期,按导入日期计,故未显示。")
 
 
 def _resolve(name: str | None, finder, what: str, what_zh: str) -> str | None:
@@ -333,6 +346,8 @@ def revert(batch: int, user: str, note: str | None) -> None:
     click.echo(f"已撤销批次 {batch}(撤销记录为批次 {result.batch_id}),恢复 {result.n_revised} 个原值。")
 
 
+STATUS_COMPACT_COLUMNS = ["indicator", "region", "milestone_year", "target", "latest_year", "latest_value", "gap",
+                          "ratio", "status_label", "attainment_year"]
 STATUS_TABLE_COLUMNS = [
     "indicator", "region", "milestone_year", "target", "qualifier", "baseline_year", "baseline_value",
     "latest_year", "latest_value", "gap", "progress_share", "actual_rate", "required_rate",
@@ -347,7 +362,8 @@ STATUS_TABLE_COLUMNS = [
 @click.option("--as-of", "as_of", callback=_parse_date, help="Assess what was known on a date (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, lang: str) -> None:
+@click.option("--wide", is_flag=True, help="Every main column in the table (default: a compact set that fits a terminal).")
+def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, lang: str, wide: bool) -> None:
     """Progress towards the targets: one row per indicator x region x milestone. 目标进展。
 
     The table shows the main columns; csv and json give every column of the assessment.
@@ -367,9 +383,9 @@ def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, l
     frame.insert(1, "name", frame["indicator"].map(names))
     labels = {code: text[lang] for code, text in progress.STATUS_LABELS.items()}
     frame.insert(frame.columns.get_loc("status") + 1, "status_label", frame["status"].map(labels))
-    if fmt == "table":  # for reading: 4 significant digits; csv and json keep full precision
-        frame = frame[STATUS_TABLE_COLUMNS].astype(object)
-        frame = frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v).where(frame.notna(), None)
+    if fmt == "table":  # for reading: separators and at most 2 decimals; csv and json keep full precision
+        frame = frame[STATUS_TABLE_COLUMNS if wide else STATUS_COMPACT_COLUMNS].astype(object)
+        frame = frame.map(lambda v: fmt_number(v) if isinstance(v, float) else v).where(frame.notna(), None)
     emit(frame, fmt, title="Target progress / 目标进展")
 
 

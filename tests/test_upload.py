@@ -172,8 +172,8 @@ def test_visitors_and_viewers_cannot_upload_even_by_calling_the_callback(page, s
     response = page.request.post(server["base"] + "/_dash-update-component",
                                  data=_callback_payload(contents, "sneaky.csv"),
                                  headers={"Content-Type": "application/json"})
-    assert response.status in (200, 204, 401)
-    assert "Uploading, committing and reverting need an editor" in response.text() or response.status == 401
+    assert response.status == 200
+    assert "Uploading, committing and reverting need an editor" in response.text()
     assert dump(server["url"]) == before
 
 
@@ -203,22 +203,6 @@ def test_visitors_and_viewers_cannot_revert_even_by_calling_the_callback(page, s
     response = page.request.post(server["base"] + "/_dash-update-component", data=payload,
                                  headers={"Content-Type": "application/json"})
     assert response.status == 200 and "need an editor" in response.text()
-    assert dump(server["url"]) == before
-
-
-def test_direct_revert_by_a_visitor_is_refused(page, server, monkeypatch):
-    """The revert callback's server-side check, called as a plain function outside any sign-in."""
-    import flask
-
-    import app as shell
-    from dashboards import batches
-
-    monkeypatch.setenv("DATABASE_URL", server["url"])
-    before = dump(server["url"])
-    with shell.server.test_request_context("/_dash-update-component", method="POST"):
-        flask.g.pop("_login_user", None)
-        answer = batches.do_revert(2, "en")
-    assert answer.id == "batches-denied"
     assert dump(server["url"]) == before
 
 
