@@ -34,12 +34,13 @@ def render(snap, lang: str):
     home = catalog.programme.home_region
     assessment = snap.assessment
     home_rows = assessment[assessment["region"] == home]
+    headline = _headline_rows(home_rows).set_index("indicator")  # one row per indicator, computed once
     sections = [_freshness(snap, lang)]
     for pillar in catalog.programme.pillars:
         codes = [i.code for i in catalog.ordered_indicators() if i.pillar == pillar.code]
         if not codes:
             continue
-        cards = [dbc.Col(_card(snap, catalog.indicators[c], home_rows, lang), xs=12, sm=6, lg=4, xl=3, className="mb-3")
+        cards = [dbc.Col(_card(snap, catalog.indicators[c], headline, lang), xs=12, sm=6, lg=4, xl=3, className="mb-3")
                  for c in codes]
         counts = _counts(home_rows[home_rows["indicator"].isin(codes)], lang)
         sections.append(html.Section([
@@ -83,16 +84,17 @@ def _headline_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["indicator", "_key"]).drop_duplicates("indicator").drop(columns="_key")
 
 
-def _card(snap, ind, home_rows: pd.DataFrame, lang: str):
+def _card(snap, ind, headline: pd.DataFrame, lang: str):
     catalog = snap.catalog
     home = catalog.programme.home_region
     unit = catalog.units[ind.unit]
-    rows = _headline_rows(home_rows[home_rows["indicator"] == ind.code])
-    row = rows.iloc[0] if len(rows) else None
+    row = headline.loc[ind.code].copy() if ind.code in headline.index else None
+    if row is not None:
+        row["indicator"] = ind.code
     series = snap.series(ind.code, [home])
     body = [html.Div(ind.short_name.get(lang), className="fw-semibold")]
     if ind.kind == "qualitative":
-        return _goal_card(snap, ind, row, lang)
+        return _goal_card(snap, ind, headline, lang)
     if len(series):
         latest = series.sort_values("year").iloc[-1]
         body.append(html.Div([
@@ -124,7 +126,7 @@ def _card(snap, ind, home_rows: pd.DataFrame, lang: str):
     return html.Div(dcc.Link(body, href=href, className="d-block p-3", id=f"card-{ind.code}"), className="im-card")
 
 
-def _goal_card(snap, ind, row, lang: str):
+def _goal_card(snap, ind, headline: pd.DataFrame, lang: str):
     target = ind.targets[0] if ind.targets else None
     items = [html.Div(ind.short_name.get(lang), className="fw-semibold"),
              html.Div(ind.name.get(lang), className="small mb-1")]
@@ -134,8 +136,7 @@ def _goal_card(snap, ind, row, lang: str):
             items.append(html.Div(f"{stone.year}: {stone.text.get(lang)}", className="im-label"))
         items.append(status_badge("qualitative", lang))
         evidence = [snap.catalog.indicators[c] for c in target.evidence if c in snap.catalog.indicators]
-        home_rows = snap.assessment[snap.assessment["region"] == snap.catalog.programme.home_region]
-        statuses = _headline_rows(home_rows).set_index("indicator")["status"]
+        statuses = headline["status"]
         if evidence:
             items.append(html.Ul([
                 html.Li([dcc.Link(e.short_name.get(lang), href=nav_href("/trend", lang, indicator=e.code)), " ",
