@@ -16,6 +16,7 @@ from indicators import snapshot as snapshots
 from indicators.figures import status_style
 from indicators.i18n import normalise_lang, t
 
+TABLE_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'  # DataTable: not monospace
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 

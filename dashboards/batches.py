@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from sqlalchemy import select
 
 from dashboards._auth import editor_or_none
-from dashboards._common import current, page_header
+from dashboards._common import TABLE_FONT, current, page_header
 from indicators import db
 from indicators.i18n import normalise_lang, t
 from indicators.models import ObservationHistory
@@ -35,7 +35,7 @@ def layout(batch: str | None = None, lang: str | None = None, **_):
         dash_table.DataTable(id=f"{PAGE}-table", data=batch_rows(), columns=[{"name": c, "id": c} for c in COLUMNS],
                              row_selectable="single", page_size=15, sort_action="native",
                              selected_rows=[], style_table={"overflowX": "auto"},
-                             style_cell={"textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
+                             style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
         html.Div(id=f"{PAGE}-detail", className="mt-3"),
         dcc.ConfirmDialog(id=f"{PAGE}-confirm"),
         html.Div(id=f"{PAGE}-result", className="mt-3"),
@@ -77,7 +77,7 @@ def detail(selected, rows, lang):
         html.H2(f"{t('batches.values', lang)} · {t('common.batch', lang)} {batch['id']}", className="h6"),
         dash_table.DataTable(data=values.astype(object).where(values.notna(), None).to_dict("records"),
                              columns=[{"name": c, "id": c} for c in values.columns], page_size=10,
-                             style_cell={"textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
+                             style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
         dbc.Button(t("batches.revert", lang), id=f"{PAGE}-revert", color="danger", className="mt-2",
                    disabled=not can_revert),
     ])

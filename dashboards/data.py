@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from dashboards._common import current, page_header, split_param, sync_url
+from dashboards._common import TABLE_FONT, current, page_header, split_param, sync_url
 from indicators import export, queries
 from indicators.i18n import normalise_lang, t
 
@@ -56,7 +56,7 @@ def layout(indicators: str | None = None, regions: str | None = None, history: s
         ], className="mb-2"),
         dcc.Loading(dash_table.DataTable(
             id=f"{PAGE}-table", page_size=25, sort_action="native", filter_action="native",
-            style_table={"overflowX": "auto"}, style_cell={"textAlign": "left", "whiteSpace": "normal",
+            style_table={"overflowX": "auto"}, style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal",
                                                            "height": "auto", "maxWidth": "360px", "fontSize": "13px"},
             style_header={"fontWeight": "600", "backgroundColor": "#eef1f5"},
         ), type="dot"),

@@ -17,7 +17,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
-from dashboards._common import current, nav_href, page_header
+from dashboards._common import TABLE_FONT, current, nav_href, page_header
 from indicators import ingest
 from indicators.i18n import normalise_lang, t
 
@@ -142,7 +142,7 @@ def _report_table(parsed, lang: str):
     table = dash_table.DataTable(
         id=f"{PAGE}-problems", data=frame.astype(object).where(frame.notna(), None).to_dict("records"),
         columns=[{"name": c, "id": c} for c in frame.columns], page_size=15, sort_action="native",
-        style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "13px"},
+        style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "13px"},
         style_data_conditional=[{"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde2d6"},
                                 {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff6d5"}],
     )
@@ -166,7 +166,7 @@ def _diff_table(parsed, snap, lang: str):
                      dash_table.DataTable(id=f"{PAGE}-diff", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
                                           columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
-                                          style_cell={"textAlign": "left", "fontSize": "13px"})], className="mb-3")
+                                          style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px"})], className="mb-3")
 
 
 def _rows_table(parsed, snap, lang: str):
@@ -189,7 +189,7 @@ def _rows_table(parsed, snap, lang: str):
                      dash_table.DataTable(id=f"{PAGE}-rows", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
                                           columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
-                                          style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                                          style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                                       "fontSize": "13px", "maxWidth": "320px"})])
 
 
