@@ -113,6 +113,12 @@ def render_preview(parsed: ingest.ParsedFile, lang: str):
         f"{counts.get('warnings', 0)} {t('upload.warnings', lang)}"))
     blocks = [html.Div([html.Strong(t("upload.detected", lang) + ": "), facts], className="im-panel mb-3", id=f"{PAGE}-facts")]
     blocks.append(_report_table(parsed, lang))
+    conversions = report.get("conversions") or []
+    if conversions:
+        items = [html.Li(t("upload.conversion", lang, example=c["example"], count=c["count"], row=c["first_row"]))
+                 for c in conversions]
+        blocks.append(html.Div([html.Strong(t("upload.conversions", lang)), html.Ul(items, className="mb-0")],
+                               className="mb-3", id=f"{PAGE}-conversions"))
     if parsed.already_loaded_as is not None:
         blocks.append(dbc.Alert(t("upload.already", lang, batch=parsed.already_loaded_as), color="info"))
     if len(parsed.new_regions):
@@ -124,6 +130,17 @@ def render_preview(parsed: ingest.ParsedFile, lang: str):
     if len(parsed.rows):
         blocks.append(_rows_table(parsed, snap, lang))
     return blocks
+
+
+COLUMN_NAMES = {"status": "common.status", "indicator": "common.indicator", "region": "common.region",
+                "year": "common.year", "value": "common.value", "unit": "common.unit", "source": "common.source",
+                "old": "upload.old", "new": "upload.new_value", "row": "upload.row", "raw": "upload.raw",
+                "severity": "upload.severity", "column": "upload.column", "code": "upload.code",
+                "message": "upload.message"}
+
+
+def _columns(frame: pd.DataFrame, lang: str) -> list[dict]:
+    return [{"name": t(COLUMN_NAMES[c], lang) if c in COLUMN_NAMES else c, "id": c} for c in frame.columns]
 
 
 def _delimiter(value) -> str:
@@ -141,7 +158,7 @@ def _report_table(parsed, lang: str):
     frame = problems.assign(message=problems[message])[["severity", "row", "column", "value", "code", "message"]]
     table = dash_table.DataTable(
         id=f"{PAGE}-problems", data=frame.astype(object).where(frame.notna(), None).to_dict("records"),
-        columns=[{"name": c, "id": c} for c in frame.columns], page_size=15, sort_action="native",
+        columns=_columns(frame, lang), page_size=15, sort_action="native",
         style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "13px"},
         style_data_conditional=[{"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde2d6"},
                                 {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff6d5"}],
@@ -165,7 +182,7 @@ def _diff_table(parsed, snap, lang: str):
     return html.Div([html.H2(t("upload.diff", lang), className="h6"), html.P(summary, id=f"{PAGE}-diff-summary"),
                      dash_table.DataTable(id=f"{PAGE}-diff", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
-                                          columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
+                                          columns=_columns(frame, lang), page_size=10,
                                           style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px"})], className="mb-3")
 
 
@@ -188,7 +205,7 @@ def _rows_table(parsed, snap, lang: str):
     return html.Div([html.H2(t("upload.rows", lang), className="h6"),
                      dash_table.DataTable(id=f"{PAGE}-rows", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
-                                          columns=[{"name": c, "id": c} for c in frame.columns], page_size=10,
+                                          columns=_columns(frame, lang), page_size=10,
                                           style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                                       "fontSize": "13px", "maxWidth": "320px"})])
 
