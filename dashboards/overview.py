@@ -91,12 +91,12 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
     row = headline.loc[ind.code].copy() if ind.code in headline.index else None
     if row is not None:
         row["indicator"] = ind.code
-    series = snap.series(ind.code, [home])
-    body = [html.Div(ind.short_name.get(lang), className="fw-semibold")]
     if ind.kind == "qualitative":
         return _goal_card(snap, ind, headline, lang)
-    if len(series):
-        latest = series.sort_values("year").iloc[-1]
+    series = snap.series(ind.code, [home])
+    latest = series.sort_values("year").iloc[-1] if len(series) else None
+    body = [html.Div(ind.short_name.get(lang), className="fw-semibold")]
+    if latest is not None:
         body.append(html.Div([
             html.Span(fmt_value(latest["value"], ind.unit, unit.name.get(lang), lang), className="im-value"),
             html.Span(f"  {int(latest['year'])}", className="im-label ms-1"),
@@ -117,8 +117,7 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
         svg = figures.sparkline(series, target=target, target_year=year, rank=ind.kind == "rank")
         body.append(html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
                              className="im-spark", alt="", id=f"spark-{ind.code}"))
-    if len(series):
-        latest = series.sort_values("year").iloc[-1]
+    if latest is not None:
         body.append(html.Div(f"{t('common.source', lang)}: {_short(latest['source'])} · "
                              f"{t('common.confidence', lang)}: {t('confidence.' + latest['confidence'], lang)}",
                              className="im-source", title=latest["source"]))

@@ -43,7 +43,7 @@ def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     if fmt == "csv":
         from indicators.export import csv_text
 
-        sys.stdout.write(csv_text(frame).replace("\r\n", "\n"))
+        sys.stdout.write(csv_text(frame, line_end="\n"))
     elif fmt == "json":
         click.echo(frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1))
     else:

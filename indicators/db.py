@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import sessionmaker
 
 from indicators import settings
 
@@ -74,14 +73,6 @@ def engine_for(url: str) -> Engine:
 
 def default_engine() -> Engine:
     return engine_for(settings.database_url())
-
-
-@contextmanager
-def session_scope(engine: Engine):
-    """A session whose transaction commits on success and rolls back on any error."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
 
 
 # Alembic is imported where it is used: loading it costs ~0.4 s, which every CLI command would pay.

@@ -44,12 +44,12 @@ class ExportUnavailable(RuntimeError):
         super().__init__(f"{self.message_zh}\n{self.message_en}" + (f"\n({detail})" if detail else ""))
 
 
-def csv_text(frame) -> str:
+def csv_text(frame, line_end: str = "\r\n") -> str:
     """CSV as the app writes it everywhere (CLI, downloads, briefing packs): text that a spreadsheet would
-    run as a formula is neutralised first (see ``ingest.csv_safe``)."""
+    run as a formula is neutralised first (see ``ingest.csv_safe``). CRLF by default, as Excel writes it."""
     from indicators.ingest import csv_safe
 
-    return csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+    return csv_safe(frame).to_csv(index=False, lineterminator=line_end)
 
 
 def csv_bytes(frame) -> bytes:

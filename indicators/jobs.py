@@ -29,7 +29,6 @@ class TooBusy(RuntimeError):
 @dataclass
 class Job:
     id: str
-    owner: str
     done: int = 0
     total: int = 0
     step: str = ""
@@ -45,9 +44,9 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def submit(self, work: Callable[[Callable[[int, int, str], None]], bytes], owner: str = "") -> Job:
+    def submit(self, work: Callable[[Callable[[int, int, str], None]], bytes]) -> Job:
         """Run ``work(report_progress)`` in the background; it returns the result bytes."""
-        job = Job(id=secrets.token_urlsafe(12), owner=owner)
+        job = Job(id=secrets.token_urlsafe(12))
         with self._lock:
             self._forget_old()
             if sum(not j.finished for j in self._jobs.values()) >= MAX_PENDING:
