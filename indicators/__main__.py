@@ -1,5 +1,5 @@
 """``python -m indicators`` is the ``innovation-monitor`` command."""
 
-from indicators.cli import main
+from indicators.cli import run
 
-main()
+run()

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 rejected input (a report is printed), 2 usage error.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -66,6 +67,28 @@ def _terminal_width() -> int:
         return os.get_terminal_size().columns
     except OSError:
         return 160
+
+
+def run() -> None:
+    """The ``innovation-monitor`` command: :func:`main`, then exit without tearing the interpreter down.
+
+    Once a command is done, Python still takes about a quarter of a second to dismantle the modules it
+    imported (pandas, SQLAlchemy, pydantic ...). Here the databases are closed, exit handlers run and
+    output is flushed as usual; only that teardown is skipped. Tests call :func:`main` itself.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    db.dispose_engines()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -275,10 +298,13 @@ def _print_ingest(parsed, outcome: dict) -> None:
     for c in report["conversions"]:
         out.print(f"单位换算 converted: {c['indicator']} {c['count']} × {c['from_unit']} -> "
                   f"{c['to_unit_zh']} (×{c['factor']:g}), e.g. line {c['first_row']}: {c['example']}")
-    for r in report["new_regions"]:
+    for r in report["new_regions"][:INGEST_SHOWN_ROWS]:
         assumed = " (类型未给出,按此记录 kind assumed)" if r.get("kind_assumed") else ""
         out.print(f"新地区 new region: {r['code']} {r['name_zh']} / {r['name_en']}, {r['kind']}{assumed}, "
-                  f"line {r['row']}")
+                  f"line {r['row']}", highlight=False)
+    more = len(report["new_regions"]) - INGEST_SHOWN_ROWS
+    if more > 0:
+        out.print(f"… 另有 {more} 个新地区 / {more} more new regions (--format json lists all)")
     if report["problems"]:
         table = Table(show_lines=False, header_style="bold")
         for name in ("", "行 line", "列 column", "值 value", "代码 code", "说明 message"):

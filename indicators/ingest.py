@@ -381,7 +381,8 @@ def commit_many(
     skip_invalid: bool = False,
 ) -> list[BatchResult]:
     """Load several parsed files, one batch each, in one transaction: all files or none."""
-    with db.writing(engine) as conn:  # batches apply one after another (no "database is locked")
+    # Batches apply one after another (no "database is locked"); parent keys are checked per distinct code.
+    with db.writing(engine, bulk=True) as conn:
         return [load(conn, p, user=user, note=note, skip_invalid=skip_invalid) for p in parsed_files]
 
 

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import queue
+import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Connection, Float, Integer, delete, func, insert, literal, select, update
 
-from indicators.models import OBSERVATION_COLUMNS, Batch, Observation, ObservationHistory
+from indicators.models import OBSERVATION_COLUMNS, Batch, Indicator, Observation, ObservationHistory, Region
 
 KEY = ["indicator_code", "region_code", "year"]
 PAYLOAD = ["value", "source", "confidence", "note", "flag", "published_on"]
 CHUNK = 500
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 SQLITE_MAX_PARAMETERS = 32_766
+# Rows per multi-row INSERT: statements of a few thousand rows compile slowly; 1,000 was fastest here.
+SQLITE_ROWS_PER_STATEMENT = 1_000
+# From this many rows an insert runs in two threads (see _execute_in_writer); below, one is quicker.
+SQLITE_WRITER_THREAD_ROWS = 20_000
+WRITER_SWITCH_INTERVAL = 0.000_5  # seconds; Python's default, 5 ms, makes each statement wait for the lock
 FETCH_ROWS = 100_000
 NUMERIC_TYPES = {"current_id": np.int64, "year": np.int64, "value": np.float64}
 
@@ -222,20 +231,20 @@ def apply_batch(
     now = utcnow()
     if diff is None or current is None or len(diff) != len(frame):
         diff = diff_against_current(conn, frame, current=current)
+    status = diff["status"].to_numpy(dtype=object)
+    counts = {s: int((status == s).sum()) for s in ("new", "revised", "unchanged")}
     batch_id = conn.execute(
         insert(BATCHES).values(
             kind=kind, file_name=file_name, checksum=checksum, created_at=now, user=user, note=note,
-            n_new=int((diff["status"] == "new").sum()),
-            n_revised=int((diff["status"] == "revised").sum()),
-            n_unchanged=int((diff["status"] == "unchanged").sum()),
+            n_new=counts["new"], n_revised=counts["revised"], n_unchanged=counts["unchanged"],
             n_skipped=n_skipped, n_rejected=n_rejected,
         )
     ).inserted_primary_key[0]
 
-    revised_ids = diff.loc[diff["status"] == "revised", "current_id"].astype("int64").tolist()
+    revised_ids = diff["current_id"].to_numpy()[status == "revised"].astype("int64").tolist()
     _move_to_history(conn, revised_ids, superseded_by=batch_id, retracted=False)
 
-    to_write = diff[diff["status"] != "unchanged"]
+    to_write = diff if counts["unchanged"] == 0 else diff[status != "unchanged"]
     if len(to_write):
         rows = to_write[KEY + PAYLOAD].astype({"year": "int64", "value": "float64"})
         codes, published = pd.factorize(rows["published_on"])  # few distinct dates: compute each once
@@ -248,17 +257,39 @@ def apply_batch(
             known_codes[codes], categories=pd.Index(distinct_known, dtype=object)
         )
         rows["batch_id"] = batch_id
+        check_parents(conn, rows)
         insert_rows(conn, OBS, rows)
 
     return BatchResult(
         batch_id=batch_id,
-        n_new=int((diff["status"] == "new").sum()),
-        n_revised=len(revised_ids),
-        n_unchanged=int((diff["status"] == "unchanged").sum()),
+        n_new=counts["new"],
+        n_revised=counts["revised"],
+        n_unchanged=counts["unchanged"],
         n_skipped=n_skipped,
         n_rejected=n_rejected,
         diff=diff,
     )
+
+
+class MissingParent(ValueError):
+    """Rows name an indicator or region that is not in the database (a foreign key would fail)."""
+
+
+def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
+    """Raise :class:`MissingParent` unless every indicator and region code of ``rows`` is in the database.
+
+    The foreign keys check the same, row by row; a bulk load (``db.writing(bulk=True)``) turns them off on
+    SQLite and relies on this check, made once per distinct code, in the same transaction.
+    """
+    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
+        wanted = set(pd.unique(rows[column].astype(object)))
+        found: set = set()
+        listed = sorted(wanted)
+        for i in range(0, len(listed), CHUNK):
+            found.update(conn.execute(
+                select(table.c.code).where(table.c.code.in_(listed[i:i + CHUNK]))).scalars())
+        if wanted - found:
+            raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted - found)[:10])}")
 
 
 def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
@@ -266,26 +297,114 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
 
     On SQLite, many rows go in one multi-row ``INSERT ... VALUES`` statement: executemany pays for one
     statement per row (and, with AUTOINCREMENT, one ``sqlite_sequence`` update per row), which makes a
-    million-row batch about 2.5x slower. Columns that are missing in every row are left out (NULL by
-    default). Other databases use SQLAlchemy's own multi-row insert.
+    million-row batch about 2.5x slower. A column with one value in every row (a batch's id and loading
+    time; in most files the source and confidence) is bound once per statement, as a numbered parameter
+    that every row repeats. Columns that are missing in every row are left out (NULL by default).
+
+    A big insert on SQLite runs in two threads: this one turns the rows into statements while a writer
+    thread executes them on the same connection, which SQLite does without holding Python's lock; the two
+    overlap (see :func:`_execute_in_writer`). Other databases use SQLAlchemy's own multi-row insert.
     """
     if rows.empty:
         return
-    bound = {c: _bound(conn, table.c[c], rows[c]) for c in rows.columns}
-    columns = [c for c, values in bound.items() if values is not None]
-    values = [bound[c] for c in columns]
     if conn.dialect.name != "sqlite":
+        bound = {c: _bound(conn, table.c[c], rows[c]) for c in rows.columns}
+        columns = [c for c, values in bound.items() if values is not None]
+        values = [bound[c] for c in columns]
         records = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
         conn.execute(insert(table), records)
         return
+    statements = _sqlite_statements(conn, table, rows)
+    if len(rows) < SQLITE_WRITER_THREAD_ROWS:
+        for sql, params in statements:
+            conn.exec_driver_sql(sql, params)
+    else:
+        _execute_in_writer(conn.connection.dbapi_connection, statements)
+
+
+def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
+    """(sql, parameters) of multi-row INSERTs for ``rows``, made block by block so the first is ready soon."""
+    present = [c for c in rows.columns if not rows[c].isna().all()]
+    single = [c for c in present if _one_value(rows[c])]
+    varying = [c for c in present if c not in single]
+    columns = tuple(single + varying)
     quote = conn.dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    placeholders = "(" + ", ".join(["?"] * len(columns)) + ")"
-    per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
-    for start in range(0, len(rows), per_statement):
-        chunk = [column[start:start + per_statement] for column in values]
-        params = tuple(chain.from_iterable(zip(*chunk, strict=True)))
-        conn.exec_driver_sql(head + ", ".join([placeholders] * len(chunk[0])), params)
+    constants = tuple(_bound(conn, table.c[c], rows[c].iloc[:1])[0] for c in single)
+    per_statement = min(SQLITE_ROWS_PER_STATEMENT,
+                        max(1, (SQLITE_MAX_PARAMETERS - len(single)) // max(1, len(varying))))
+    block = per_statement * 50
+    for block_start in range(0, len(rows), block):
+        part = rows.iloc[block_start:block_start + block]
+        values = [_bound(conn, table.c[c], part[c]) or [None] * len(part) for c in varying]
+        for start in range(0, len(part), per_statement):
+            n = min(per_statement, len(part) - start)
+            chunk = [column[start:start + n] for column in values]
+            params = constants + tuple(chain.from_iterable(zip(*chunk, strict=True))) if chunk else constants
+            yield head + _row_placeholders(columns, len(single), n), params
+
+
+def _execute_in_writer(dbapi_connection, statements) -> None:
+    """Execute ``statements`` on ``dbapi_connection`` in a second thread while this one makes them.
+
+    sqlite3 releases Python's global lock while SQLite writes, so making the next statement overlaps
+    executing the last. The caller's transaction is the connection's: the writer only executes. The first
+    error stops both threads and is raised here (the caller rolls back).
+    """
+    pending: queue.Queue = queue.Queue(maxsize=8)
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            while (item := pending.get()) is not None:
+                if not failure:
+                    cursor.execute(*item)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+            while pending.get() is not None:  # drain so the maker never blocks on a full queue
+                pass
+        finally:
+            cursor.close()
+
+    writer = threading.Thread(target=write, name="sqlite-writer", daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)  # hand the lock back soon after each statement
+    writer.start()
+    try:
+        for item in statements:
+            if failure:
+                break
+            pending.put(item)
+    finally:
+        pending.put(None)
+        writer.join()
+        sys.setswitchinterval(interval)
+    if failure:
+        raise failure[0]
+
+
+@lru_cache(maxsize=8)
+def _row_placeholders(columns: tuple, n_single: int, n: int) -> str:
+    """``(?1, ?2, ?3), (?1, ?4, ?5), ...`` for ``n`` rows: the first ``n_single`` columns take parameters
+    1, 2, ... in every row; the others take the next numbers, row after row."""
+    fixed = [f"?{i}" for i in range(1, n_single + 1)]
+    width = len(columns) - n_single
+    return ", ".join(
+        "(" + ", ".join(fixed + [f"?{n_single + 1 + r * width + i}" for i in range(width)]) + ")"
+        for r in range(n)
+    )
+
+
+def _one_value(column: pd.Series) -> bool:
+    """Whether every row holds the same value (none missing): such a column is bound once per statement."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        return len(codes) > 0 and codes[0] >= 0 and bool((codes == codes[0]).all())
+    if column.hasnans or column.empty:
+        return False
+    first = column.iloc[0]
+    return bool((column.to_numpy() == first).all())
 
 
 def _bound(conn: Connection, column, values: pd.Series) -> list | None:
