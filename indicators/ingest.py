@@ -256,8 +256,9 @@ class ParsedFile:
     def observations(self) -> pd.DataFrame:
         """The valid values as ``store.apply_batch`` takes them (KEY + PAYLOAD, one row per key)."""
         valid = self.rows[self.rows["status"] == "ok"]
-        texts = {c: object for c in KEY + PAYLOAD if c not in ("year", "value")}  # categoricals to plain text
-        frame = valid[KEY + PAYLOAD].astype(texts).reset_index(drop=True)
+        # Key columns as plain text; the payload's texts stay categorical (a few distinct values, each
+        # converted once when bound).
+        frame = valid[KEY + PAYLOAD].astype({c: object for c in KEY if c != "year"}).reset_index(drop=True)
         frame["year"] = frame["year"].astype("int64")
         frame["value"] = frame["value"].astype("float64")
         return frame
@@ -575,8 +576,14 @@ def _column_types(header: list[str]) -> dict[int, str]:
 
 def _blank_rows(cells: pd.DataFrame) -> np.ndarray:
     """Rows with nothing but blanks (empty lines, and Excel's ',,,,'). Checks the rare candidates only."""
-    first = cells[cells.columns[0]].astype(object).fillna("")
-    candidates = np.flatnonzero(((first == "") | first.str.isspace()).to_numpy())
+    first = cells[cells.columns[0]]
+    if isinstance(first.dtype, pd.CategoricalDtype):  # test each distinct value once
+        names = first.cat.categories.astype(object)
+        empty = np.asarray([not str(n).strip() for n in names] + [True], dtype=bool)  # code -1: missing
+        candidates = np.flatnonzero(empty[first.cat.codes.to_numpy()])
+    else:
+        first = first.astype(object).fillna("")
+        candidates = np.flatnonzero(((first == "") | first.str.isspace()).to_numpy())
     blank = np.zeros(len(cells), dtype=bool)
     if len(candidates):
         rest = cells.iloc[candidates].astype(object).fillna("").astype(str)

@@ -282,7 +282,10 @@ def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
     SQLite and relies on this check, made once per distinct code, in the same transaction.
     """
     for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
-        wanted = set(pd.unique(rows[column].astype(object)))
+        codes = rows[column]
+        used = np.unique(codes.cat.codes.to_numpy()) if isinstance(codes.dtype, pd.CategoricalDtype) else None
+        wanted = set(codes.cat.categories[used[used >= 0]].tolist()
+                     if isinstance(codes.dtype, pd.CategoricalDtype) else pd.unique(codes.astype(object)))
         found: set = set()
         listed = sorted(wanted)
         for i in range(0, len(listed), CHUNK):
@@ -324,7 +327,7 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
 
 def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
     """(sql, parameters) of multi-row INSERTs for ``rows``, made block by block so the first is ready soon."""
-    present = [c for c in rows.columns if not rows[c].isna().all()]
+    present = [c for c in rows.columns if not _all_missing(rows[c])]
     single = [c for c in present if _one_value(rows[c])]
     varying = [c for c in present if c not in single]
     columns = tuple(single + varying)
@@ -394,6 +397,12 @@ def _row_placeholders(columns: tuple, n_single: int, n: int) -> str:
         "(" + ", ".join(fixed + [f"?{n_single + 1 + r * width + i}" for i in range(width)]) + ")"
         for r in range(n)
     )
+
+
+def _all_missing(column: pd.Series) -> bool:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return bool((column.cat.codes.to_numpy() < 0).all())
+    return bool(column.isna().all())
 
 
 def _one_value(column: pd.Series) -> bool:
