@@ -241,13 +241,18 @@ def ingest_files(files, encoding, dry_run, skip_invalid, source, confidence, max
     _require_schema(engine)
     options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence,
                                    max_bytes=int(max_mb * 1024 * 1024))
-    with err.status("Reading / 正在读取 …"):
-        parsed = [ingest.parse_path(Path(f), catalog, engine, options) for f in files]
-    refused = any(p.rejected(skip_invalid) for p in parsed)
-    results = [None] * len(parsed)
-    if not refused and not dry_run:
-        with err.status("Loading / 正在写入 …"):
-            results = ingest.commit_many(engine, parsed, user=user, note=note, skip_invalid=skip_invalid)
+    if len(files) == 1 and not dry_run and not skip_invalid:  # one file: loaded while it is read
+        with err.status("Reading and loading / 正在读取并写入 …"):
+            one, result = ingest.load_path(engine, Path(files[0]), catalog, options, user=user, note=note)
+        parsed, results, refused = [one], [result], result is None
+    else:
+        with err.status("Reading / 正在读取 …"):
+            parsed = [ingest.parse_path(Path(f), catalog, engine, options) for f in files]
+        refused = any(p.rejected(skip_invalid) for p in parsed)
+        results = [None] * len(parsed)
+        if not refused and not dry_run:
+            with err.status("Loading / 正在写入 …"):
+                results = ingest.commit_many(engine, parsed, user=user, note=note, skip_invalid=skip_invalid)
     outcomes = [p.outcome(_ingest_status(p, r, refused, dry_run, skip_invalid), r, with_diff=dry_run)
                 for p, r in zip(parsed, results, strict=True)]
     if fmt == "json":

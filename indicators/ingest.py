@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from indicators import db, store, validation
 from indicators.catalog import Catalog, normalise_name
@@ -301,6 +302,26 @@ def parse_file(
     Never raises for a bad file: everything wrong is in ``parsed.report``. Writes nothing.
     """
     options = options or IngestOptions()
+    opened = _open_table(content, file_name, options)
+    if isinstance(opened, ParsedFile):
+        return opened
+    checksum, report, table, layout = opened
+    with _reading(db) as conn:
+        regions = RegionNames(catalog, conn)
+        texts = value_cells(table, layout)
+        rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
+        parsed = ParsedFile(file_name, checksum, report, rows, new_regions)
+        _validate(parsed, catalog, options, conn, _headers(layout))
+        if conn is not None:
+            parsed.already_loaded_as = store.find_loaded_batch(conn, checksum)
+    return parsed
+
+
+def _open_table(
+    content: bytes, file_name: str, options: IngestOptions
+) -> ParsedFile | tuple[str, Report, Table, Layout]:
+    """Checksum, encoding, delimiter, header and layout: (checksum, report, table, layout), or the
+    unreadable file's ParsedFile."""
     checksum = store.file_checksum(content)
     report = _new_report(file_name, len(content))
     report.file["checksum"] = checksum
@@ -315,16 +336,11 @@ def parse_file(
     layout = find_layout(table, report)
     if layout is None:
         return _unreadable(file_name, checksum, report)
-    with _reading(db) as conn:
-        regions = RegionNames(catalog, conn)
-        texts = value_cells(table, layout)
-        rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
-        parsed = ParsedFile(file_name, checksum, report, rows, new_regions)
-        headers = {name: layout.headers[pos] for name, pos in layout.fields.items()}
-        _validate(parsed, catalog, options, conn, headers)
-        if conn is not None:
-            parsed.already_loaded_as = store.find_loaded_batch(conn, checksum)
-    return parsed
+    return checksum, report, table, layout
+
+
+def _headers(layout: Layout) -> dict[str, str]:
+    return {name: layout.headers[pos] for name, pos in layout.fields.items()}
 
 
 def load(
@@ -385,6 +401,225 @@ def commit_many(
     # Batches apply one after another (no "database is locked"); parent keys are checked per distinct code.
     with db.writing(engine, bulk=True) as conn:
         return [load(conn, p, user=user, note=note, skip_invalid=skip_invalid) for p in parsed_files]
+
+
+# --- reading and loading at once ----------------------------------------------------------------------
+
+OVERLAP_MIN_VALUES = 200_000  # smaller files: read, then load (overlapping gains little)
+OVERLAP_PART_VALUES = 100_000
+
+
+class _NotClean(Exception):
+    """The overlapped load met something only the whole-file path decides; its transaction rolled back."""
+
+
+def load_path(
+    engine: Engine,
+    path: Path | str,
+    catalog: Catalog,
+    options: IngestOptions | None = None,
+    *,
+    user: str,
+    note: str | None = None,
+    part_values: int = OVERLAP_PART_VALUES,
+    min_values: int = OVERLAP_MIN_VALUES,
+) -> tuple[ParsedFile, BatchResult | None]:
+    """Read, check and load one file as one batch: what :func:`parse_path` then :func:`commit` do.
+
+    A big clean file is loaded while it is read. Its values are interpreted and checked part by part
+    (``part_values`` values, whole lines), and a :class:`store.BackgroundWriter` writes each checked part
+    while the next is read, in one transaction; SQLite writes without holding Python's lock, so on two
+    cores the two overlap. Anything but a clean load (an error, a repeated key, a region named two ways, a
+    file loaded before, fewer than ``min_values`` values) rolls that transaction back and the file takes
+    the whole-file path instead, so the report, the batch and the database come out the same either way.
+
+    Returns the file as parsed and the batch (None when the file is rejected; ``already_loaded_as`` set
+    when it was loaded before).
+    """
+    options = options or IngestOptions()
+    path = Path(path)
+    if path.stat().st_size <= options.max_bytes:
+        try:
+            return _load_overlapped(
+                engine, path.read_bytes(), path.name, catalog, options, user, note, part_values, min_values
+            )
+        except _NotClean:
+            pass
+    parsed = parse_path(path, catalog, engine, options)
+    if parsed.rejected():
+        return parsed, None
+    return parsed, commit(engine, parsed, user=user, note=note)
+
+
+@dataclass
+class _Part:
+    rows: pd.DataFrame
+    new_regions: pd.DataFrame
+    report: Report
+    diff: pd.DataFrame
+
+
+def _load_overlapped(
+    engine: Engine,
+    content: bytes,
+    file_name: str,
+    catalog: Catalog,
+    options: IngestOptions,
+    user: str,
+    note: str | None,
+    part_values: int,
+    min_values: int,
+) -> tuple[ParsedFile, BatchResult]:
+    opened = _open_table(content, file_name, options)
+    if isinstance(opened, ParsedFile) or not opened[1].ok:
+        raise _NotClean
+    checksum, report, table, layout = opened
+    texts = value_cells(table, layout)
+    if len(texts) < min_values:
+        raise _NotClean
+    try:
+        with db.writing(engine, bulk=True) as conn:
+            if store.find_loaded_batch(conn, checksum) is not None:
+                raise _NotClean
+            regions = RegionNames(catalog, conn)
+            latest = store.latest_batch_id(conn)
+            current = store.current_values(conn, _indicator_codes(texts, layout, catalog))
+            batch_id, now = store.open_batch(
+                conn, kind="upload", user=user, file_name=file_name, checksum=checksum, note=note
+            )
+            parts: list[_Part] = []
+            created: set[str] = set()
+            with store.BackgroundWriter() as writer:
+                for part_texts in _split(texts, part_values):
+                    part = _checked_part(part_texts, layout, catalog, regions, options, current, file_name)
+                    fresh = part.new_regions[~part.new_regions["code"].isin(created)]
+                    created.update(fresh["code"])
+                    # The statements are made here: the writer's thread only executes them.
+                    changes = (store.prepare_changes(conn, batch_id, now, part.diff, statements=True)
+                               if len(part.diff) else None)
+                    writer.submit(_write_part, conn, fresh, changes)
+                    parts.append(part)
+            parsed = _joined(file_name, checksum, report, parts, options)
+            parsed.stored, parsed.stored_as_of_batch = current, latest
+            counts = store.diff_counts(parsed.diff)
+            store.set_batch_counts(
+                conn, batch_id, {**counts, "skipped": parsed.n_skipped, "rejected": parsed.n_rejected}
+            )
+    except (IntegrityError, store.MissingParent) as exc:  # e.g. a key repeated in two parts
+        raise _NotClean from exc
+    return parsed, BatchResult(
+        batch_id=batch_id,
+        n_new=counts["new"],
+        n_revised=counts["revised"],
+        n_unchanged=counts["unchanged"],
+        n_skipped=parsed.n_skipped,
+        n_rejected=parsed.n_rejected,
+        diff=parsed.diff,
+    )
+
+
+def _indicator_codes(texts: pd.DataFrame, layout: Layout, catalog: Catalog) -> list[str]:
+    """Every indicator the file may name (whose stored values the diff needs), found without reporting."""
+    fields = [f for f in ("indicator", "indicator_name") if f in layout.fields]
+    distinct = Distinct.of([texts[f] for f in fields])
+    found = {catalog.find_indicator(name) for key in distinct.keys for name in key if name}
+    return sorted(code for code in found if code)
+
+
+def _split(texts: pd.DataFrame, size: int):
+    """Parts of about ``size`` value cells; a line's cells (a wide row's years) stay in one part."""
+    lines = texts["row"].to_numpy()
+    start = 0
+    while start < len(texts):
+        end = min(start + size, len(texts))
+        while end < len(texts) and lines[end] == lines[end - 1]:
+            end += 1
+        yield texts.iloc[start:end].reset_index(drop=True)
+        start = end
+
+
+def _checked_part(
+    texts: pd.DataFrame,
+    layout: Layout,
+    catalog: Catalog,
+    regions: RegionNames,
+    options: IngestOptions,
+    current: pd.DataFrame,
+    file_name: str,
+) -> _Part:
+    """Interpret and check one part as :func:`parse_file` does the whole file; raise _NotClean at the
+    first error or repeated key."""
+    report = Report(file_name)
+    rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
+    if rows.empty:  # every value of this part is missing: fine, unless the whole file is so (see _joined)
+        return _Part(rows, new_regions, report, pd.DataFrame())
+    if not report.ok or (rows["status"] != "ok").any():
+        raise _NotClean
+    if len(validation.check_observations(rows, report, options.year_range, _headers(layout))):
+        raise _NotClean
+    errors, repeats = validation.check_duplicates(rows, report)
+    if len(errors) or len(repeats):
+        raise _NotClean
+    frame = ParsedFile(file_name, "", report, rows, new_regions).observations()
+    diff = _with_changes(store.diff_against_current(None, frame, current=current), current)
+    if not current.empty:
+        ok = rows[[*KEY, "value", "row", "column"]].astype({"year": "int64"})
+        ok["old_value"] = diff["old_value"].to_numpy()
+        kinds = {c: ind.kind for c, ind in catalog.indicators.items()}
+        validation.check_jumps(ok, JumpReference(current, kinds), report)
+    return _Part(rows, new_regions, report, diff)
+
+
+def _write_part(conn: Connection, new_regions: pd.DataFrame, changes: store.PreparedChanges | None) -> None:
+    """The writer's share of one part: the new regions it names first, then its values."""
+    _create_regions(conn, new_regions)
+    if changes is not None:
+        store.write_prepared(conn, changes, writer_thread=False)
+
+
+def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], options: IngestOptions) -> ParsedFile:
+    """The whole file from its parts, with the report :func:`parse_file` makes: counts added up, one entry
+    per conversion and per new region, the default-confidence note once. Raises _NotClean when the parts
+    disagree (a key in two parts, a new region named two ways) or hold no value at all."""
+    counted = [p for p in parts if not p.rows.empty]
+    if not counted:
+        raise _NotClean
+    rows = pd.concat([p.rows for p in counted], ignore_index=True)
+    keys = validation.key_codes(rows)
+    if pd.Series(keys).duplicated().any():
+        raise _NotClean
+    proposals = pd.concat([p.new_regions for p in parts], ignore_index=True)
+    first = proposals.drop_duplicates("code")
+    if len(first) < len(proposals):
+        names = first.set_index("code").loc[proposals["code"], ["name_zh", "name_en"]].fillna("").to_numpy()
+        if (proposals[["name_zh", "name_en"]].fillna("").to_numpy() != names).any():
+            raise _NotClean
+    new_regions = first.reset_index(drop=True)
+    seen: set[str] = set()
+    report.new_regions = [r for p in parts for r in p.report.new_regions
+                          if r["code"] not in seen and not seen.add(r["code"])]
+    conversions: dict[tuple, dict] = {}
+    for part in parts:
+        for c in part.report.conversions:
+            key = (c["indicator"], c["from_unit"], c["factor"])
+            if key in conversions:
+                conversions[key]["count"] += c["count"]
+            else:
+                conversions[key] = dict(c)
+    report.conversions = list(conversions.values())
+    file_level = {"NO_VALUES", "CONFIDENCE_DEFAULTED"}  # said once for the whole file, below
+    for part in parts:
+        report.add_problems_of(part.report, skip=file_level)
+    defaulted = sum(p.report.tallies.get("confidence_defaulted", 0) for p in parts)
+    report.tallies["confidence_defaulted"] = defaulted
+    if defaulted:
+        report.add("CONFIDENCE_DEFAULTED", count=defaulted, confidence=options.confidence or DEFAULT_CONFIDENCE)
+    values = len(rows)
+    report.counts["missing"] = sum(p.report.counts.get("missing", 0) for p in parts)
+    report.counts["values"] = values
+    report.counts.update({"duplicates": 0, "valid": values, "rejected": report.counts.get("unreadable", 0)})
+    diff = pd.concat([p.diff for p in counted], ignore_index=True)
+    return ParsedFile(file_name, checksum, report, rows, new_regions, diff=diff)
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1381,6 +1616,7 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
     fallback = options.confidence or DEFAULT_CONFIDENCE
     rows["confidence"] = distinct.spread([fallback if c is None else c for c in levels], categorical=True)
     absent = int(distinct.rows_where([c is None for c in levels]).sum())
+    cells.report.tallies["confidence_defaulted"] = absent if not options.confidence else 0
     if absent and not options.confidence:
         cells.report.add("CONFIDENCE_DEFAULTED", count=absent, confidence=fallback)
     if cells.has("published_on"):

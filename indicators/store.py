@@ -228,37 +228,14 @@ def apply_batch(
     """
     if frame.duplicated(KEY).any():
         raise ValueError("a batch holds at most one value per indicator, region and year")
-    now = utcnow()
     if diff is None or current is None or len(diff) != len(frame):
         diff = diff_against_current(conn, frame, current=current)
-    status = diff["status"].to_numpy(dtype=object)
-    counts = {s: int((status == s).sum()) for s in ("new", "revised", "unchanged")}
-    batch_id = conn.execute(
-        insert(BATCHES).values(
-            kind=kind, file_name=file_name, checksum=checksum, created_at=now, user=user, note=note,
-            n_new=counts["new"], n_revised=counts["revised"], n_unchanged=counts["unchanged"],
-            n_skipped=n_skipped, n_rejected=n_rejected,
-        )
-    ).inserted_primary_key[0]
-
-    revised_ids = diff["current_id"].to_numpy()[status == "revised"].astype("int64").tolist()
-    _move_to_history(conn, revised_ids, superseded_by=batch_id, retracted=False)
-
-    to_write = diff if counts["unchanged"] == 0 else diff[status != "unchanged"]
-    if len(to_write):
-        rows = to_write[KEY + PAYLOAD].astype({"year": "int64", "value": "float64"})
-        codes, published = pd.factorize(rows["published_on"])  # few distinct dates: compute each once
-        known = np.empty(len(published) + 1, dtype=object)
-        known[:] = [known_from(p, now) for p in published] + [now]
-        # Code -1 (no date) takes the last: the loading time. A categorical of the few distinct date-times
-        # (binding formats each once, see _bound); object categories: no round trip via datetime64.
-        known_codes, distinct_known = pd.factorize(known)
-        rows["known_from"] = pd.Categorical.from_codes(
-            known_codes[codes], categories=pd.Index(distinct_known, dtype=object)
-        )
-        rows["batch_id"] = batch_id
-        check_parents(conn, rows)
-        insert_rows(conn, OBS, rows)
+    counts = diff_counts(diff)
+    batch_id, now = open_batch(
+        conn, kind=kind, user=user, file_name=file_name, checksum=checksum, note=note,
+        counts={**counts, "skipped": n_skipped, "rejected": n_rejected},
+    )
+    write_changes(conn, batch_id, now, diff)
 
     return BatchResult(
         batch_id=batch_id,
@@ -271,6 +248,147 @@ def apply_batch(
     )
 
 
+def diff_counts(diff: pd.DataFrame) -> dict[str, int]:
+    status = diff["status"].to_numpy(dtype=object)
+    return {s: int((status == s).sum()) for s in ("new", "revised", "unchanged")}
+
+
+def open_batch(
+    conn: Connection,
+    *,
+    kind: str,
+    user: str,
+    file_name: str | None = None,
+    checksum: str | None = None,
+    note: str | None = None,
+    counts: dict[str, int] | None = None,
+) -> tuple[int, datetime]:
+    """Insert a ``batches`` row; return its id and its time (every value it brings is known from then)."""
+    now = utcnow()
+    counts = counts or {}
+    batch_id = conn.execute(
+        insert(BATCHES).values(
+            kind=kind, file_name=file_name, checksum=checksum, created_at=now, user=user, note=note,
+            **{f"n_{c}": counts.get(c, 0) for c in ("new", "revised", "unchanged", "skipped", "rejected")},
+        )
+    ).inserted_primary_key[0]
+    return batch_id, now
+
+
+def set_batch_counts(conn: Connection, batch_id: int, counts: dict[str, int]) -> None:
+    """Record a batch's counts once they are known (a batch written part by part)."""
+    conn.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(
+        **{f"n_{c}": int(n) for c, n in counts.items()}))
+
+
+def write_changes(conn: Connection, batch_id: int, now: datetime, diff: pd.DataFrame) -> None:
+    """Write the new and revised rows of ``diff`` (see :func:`diff_against_current`) as part of a batch:
+    each revised value's current row moves to the history first; unchanged rows are left alone."""
+    write_prepared(conn, prepare_changes(conn, batch_id, now, diff))
+
+
+@dataclass
+class PreparedChanges:
+    """What :func:`write_prepared` writes for one batch or part of one, made without touching the
+    database (so one thread can prepare while another writes)."""
+
+    batch_id: int
+    revised_ids: list[int]
+    rows: pd.DataFrame  # to insert, with known_from and batch_id
+    parents: dict[str, set[str]]  # indicator_code / region_code -> the codes the rows use
+    statements: list[tuple[str, tuple]] | None  # SQLite: the INSERTs, ready to execute
+
+
+def prepare_changes(
+    conn: Connection, batch_id: int, now: datetime, diff: pd.DataFrame, *, statements: bool = False
+) -> PreparedChanges:
+    """The rows to insert for ``diff`` and the ids to move to the history. ``statements`` (SQLite): make
+    the INSERT statements too (only the connection's dialect is read, not the database)."""
+    status = diff["status"].to_numpy(dtype=object)
+    revised_ids = diff["current_id"].to_numpy()[status == "revised"].astype("int64").tolist()
+    unchanged = status == "unchanged"
+    to_write = diff[~unchanged] if unchanged.any() else diff
+    rows = to_write[KEY + PAYLOAD].astype({"year": "int64", "value": "float64"})
+    codes, published = pd.factorize(rows["published_on"])  # few distinct dates: compute each once
+    known = np.empty(len(published) + 1, dtype=object)
+    known[:] = [known_from(p, now) for p in published] + [now]
+    # Code -1 (no date) takes the last: the loading time. A categorical of the few distinct date-times
+    # (binding formats each once, see _bound); object categories: no round trip via datetime64.
+    known_codes, distinct_known = pd.factorize(known)
+    rows["known_from"] = pd.Categorical.from_codes(
+        known_codes[codes], categories=pd.Index(distinct_known, dtype=object)
+    )
+    rows["batch_id"] = batch_id
+    made = None
+    if statements and conn.dialect.name == "sqlite" and len(rows):
+        made = list(_sqlite_statements(conn, OBS, rows))
+    return PreparedChanges(batch_id, revised_ids, rows, _parent_codes(rows), made)
+
+
+def write_prepared(conn: Connection, prepared: PreparedChanges, *, writer_thread: bool = True) -> None:
+    """Move the revised values to the history, check the parents, insert the rows."""
+    _move_to_history(conn, prepared.revised_ids, superseded_by=prepared.batch_id, retracted=False)
+    if not len(prepared.rows):
+        return
+    _check_parent_codes(conn, prepared.parents)
+    if prepared.statements is None:
+        insert_rows(conn, OBS, prepared.rows, writer_thread=writer_thread)
+        return
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        for sql, params in prepared.statements:
+            cursor.execute(sql, params)
+    finally:
+        cursor.close()
+
+
+class BackgroundWriter:
+    """Runs writes on one connection, in order, in a second thread, while the caller prepares the next.
+
+    The database does its part of a write without holding Python's lock (sqlite3 and psycopg release it),
+    so on two cores reading the next part of a file overlaps writing the last. Use as a context manager;
+    while it is open, only the writer may use the connection. The first failure stops the writing and is
+    raised in the caller's thread, by :meth:`submit` or on leaving the block.
+    """
+
+    def __init__(self, pending: int = 2):
+        self._pending: queue.Queue = queue.Queue(maxsize=pending)
+        self._failure: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
+        self._interval = sys.getswitchinterval()
+
+    def __enter__(self) -> BackgroundWriter:
+        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+        self._thread.start()
+        return self
+
+    def submit(self, write, *args) -> None:
+        """Queue ``write(*args)``; waits while earlier writes are pending."""
+        self._raise()
+        self._pending.put((write, args))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._pending.put(None)
+        self._thread.join()
+        sys.setswitchinterval(self._interval)
+        if exc_type is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._failure:
+            raise self._failure[0]
+
+    def _run(self) -> None:
+        while (item := self._pending.get()) is not None:
+            if self._failure:
+                continue  # drain: the caller learns of the failure at its next submit or at the end
+            write, args = item
+            try:
+                write(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                self._failure.append(exc)
+
+
 class MissingParent(ValueError):
     """Rows name an indicator or region that is not in the database (a foreign key would fail)."""
 
@@ -281,21 +399,33 @@ def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
     The foreign keys check the same, row by row; a bulk load (``db.writing(bulk=True)``) turns them off on
     SQLite and relies on this check, made once per distinct code, in the same transaction.
     """
-    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
+    _check_parent_codes(conn, _parent_codes(rows))
+
+
+def _parent_codes(rows: pd.DataFrame) -> dict[str, set[str]]:
+    out = {}
+    for column in ("indicator_code", "region_code"):
         codes = rows[column]
-        used = np.unique(codes.cat.codes.to_numpy()) if isinstance(codes.dtype, pd.CategoricalDtype) else None
-        wanted = set(codes.cat.categories[used[used >= 0]].tolist()
-                     if isinstance(codes.dtype, pd.CategoricalDtype) else pd.unique(codes.astype(object)))
+        if isinstance(codes.dtype, pd.CategoricalDtype):
+            used = np.unique(codes.cat.codes.to_numpy())
+            out[column] = set(codes.cat.categories[used[used >= 0]].tolist())
+        else:
+            out[column] = set(pd.unique(codes.astype(object)))
+    return out
+
+
+def _check_parent_codes(conn: Connection, wanted: dict[str, set[str]]) -> None:
+    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
         found: set = set()
-        listed = sorted(wanted)
+        listed = sorted(wanted[column])
         for i in range(0, len(listed), CHUNK):
             found.update(conn.execute(
                 select(table.c.code).where(table.c.code.in_(listed[i:i + CHUNK]))).scalars())
-        if wanted - found:
-            raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted - found)[:10])}")
+        if wanted[column] - found:
+            raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted[column] - found)[:10])}")
 
 
-def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
+def insert_rows(conn: Connection, table, rows: pd.DataFrame, *, writer_thread: bool = True) -> None:
     """Insert every row of ``rows`` (columns named as the table's) into ``table``.
 
     On SQLite, many rows go in one multi-row ``INSERT ... VALUES`` statement: executemany pays for one
@@ -306,7 +436,8 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
 
     A big insert on SQLite runs in two threads: this one turns the rows into statements while a writer
     thread executes them on the same connection, which SQLite does without holding Python's lock; the two
-    overlap (see :func:`_execute_in_writer`). Other databases use SQLAlchemy's own multi-row insert.
+    overlap (see :func:`_execute_in_writer`); ``writer_thread=False`` when the caller already writes in a
+    thread of its own. Other databases use SQLAlchemy's own multi-row insert.
     """
     if rows.empty:
         return
@@ -318,7 +449,7 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
         conn.execute(insert(table), records)
         return
     statements = _sqlite_statements(conn, table, rows)
-    if len(rows) < SQLITE_WRITER_THREAD_ROWS:
+    if not writer_thread or len(rows) < SQLITE_WRITER_THREAD_ROWS:
         for sql, params in statements:
             conn.exec_driver_sql(sql, params)
     else:
@@ -348,43 +479,16 @@ def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
 
 
 def _execute_in_writer(dbapi_connection, statements) -> None:
-    """Execute ``statements`` on ``dbapi_connection`` in a second thread while this one makes them.
-
-    sqlite3 releases Python's global lock while SQLite writes, so making the next statement overlaps
-    executing the last. The caller's transaction is the connection's: the writer only executes. The first
-    error stops both threads and is raised here (the caller rolls back).
-    """
-    pending: queue.Queue = queue.Queue(maxsize=8)
-    failure: list[BaseException] = []
-
-    def write() -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            while (item := pending.get()) is not None:
-                if not failure:
-                    cursor.execute(*item)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failure.append(exc)
-            while pending.get() is not None:  # drain so the maker never blocks on a full queue
-                pass
-        finally:
-            cursor.close()
-
-    writer = threading.Thread(target=write, name="sqlite-writer", daemon=True)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)  # hand the lock back soon after each statement
-    writer.start()
+    """Execute ``statements`` on ``dbapi_connection`` in a :class:`BackgroundWriter` while this thread makes
+    the next ones (sqlite3 releases Python's lock while SQLite writes). The caller's transaction is the
+    connection's; the first error is raised here and the caller rolls back."""
+    cursor = dbapi_connection.cursor()
     try:
-        for item in statements:
-            if failure:
-                break
-            pending.put(item)
+        with BackgroundWriter(pending=8) as writer:
+            for sql, params in statements:
+                writer.submit(cursor.execute, sql, params)
     finally:
-        pending.put(None)
-        writer.join()
-        sys.setswitchinterval(interval)
-    if failure:
-        raise failure[0]
+        cursor.close()
 
 
 @lru_cache(maxsize=8)

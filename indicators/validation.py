@@ -286,6 +286,9 @@ class Report:
         self.counts: dict[str, int] = {}
         self.conversions: list[dict] = []
         self.new_regions: list[dict] = []
+        # Quantities behind file-level messages (e.g. how many values took the default confidence), kept
+        # so that reports of parts of one file add up (see ingest.load_path); not part of to_dict.
+        self.tallies: dict[str, int] = {}
         self._chunks: list[pd.DataFrame] = []
         self._problems: pd.DataFrame | None = None
 
@@ -324,6 +327,11 @@ class Report:
             }
         )
         self._chunks.append(chunk)
+        self._problems = None
+
+    def add_problems_of(self, other: Report, skip: set[str] = frozenset()) -> None:
+        """Take over the problems of ``other`` (the report of a part of the same file), except ``skip``."""
+        self._chunks.extend(chunk[~chunk["code"].isin(skip)] for chunk in other._chunks)
         self._problems = None
 
     @property
