@@ -46,7 +46,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import multiprocessing
+import queue
 import re
+import threading
+import traceback
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,7 +63,6 @@ import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
 from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from indicators import db, store, validation
 from indicators.catalog import Catalog, normalise_name
@@ -407,6 +410,7 @@ def commit_many(
 
 OVERLAP_MIN_VALUES = 200_000  # smaller files: read, then load (overlapping gains little)
 OVERLAP_PART_VALUES = 100_000
+MIN_BYTES_PER_VALUE = 8  # "I,R,2024,1\n": no file of fewer bytes holds min_values values
 
 
 class _NotClean(Exception):
@@ -427,8 +431,8 @@ def load_path(
     """Read, check and load one file as one batch: what :func:`parse_path` then :func:`commit` do.
 
     A big clean file is loaded while it is read. Its values are interpreted and checked part by part
-    (``part_values`` values, whole lines), and a :class:`store.BackgroundWriter` writes each checked part
-    while the next is read, in one transaction; SQLite writes without holding Python's lock, so on two
+    (``part_values`` values, whole lines), and each checked part goes to a :class:`_WriterProcess`, which
+    holds the batch's write transaction and writes the part while this process checks the next: on two
     cores the two overlap. Anything but a clean load (an error, a repeated key, a region named two ways, a
     file loaded before, fewer than ``min_values`` values) rolls that transaction back and the file takes
     the whole-file path instead, so the report, the batch and the database come out the same either way.
@@ -438,17 +442,20 @@ def load_path(
     """
     options = options or IngestOptions()
     path = Path(path)
-    if path.stat().st_size <= options.max_bytes:
+    size = path.stat().st_size
+    if min_values * MIN_BYTES_PER_VALUE <= size <= options.max_bytes and _can_fork():
         try:
-            return _load_overlapped(
-                engine, path.read_bytes(), path.name, catalog, options, user, note, part_values, min_values
-            )
+            return _load_overlapped(engine, path, catalog, options, user, note, part_values, min_values)
         except _NotClean:
             pass
     parsed = parse_path(path, catalog, engine, options)
     if parsed.rejected():
         return parsed, None
     return parsed, commit(engine, parsed, user=user, note=note)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass
@@ -461,8 +468,7 @@ class _Part:
 
 def _load_overlapped(
     engine: Engine,
-    content: bytes,
-    file_name: str,
+    path: Path,
     catalog: Catalog,
     options: IngestOptions,
     user: str,
@@ -470,43 +476,38 @@ def _load_overlapped(
     part_values: int,
     min_values: int,
 ) -> tuple[ParsedFile, BatchResult]:
-    opened = _open_table(content, file_name, options)
-    if isinstance(opened, ParsedFile) or not opened[1].ok:
-        raise _NotClean
-    checksum, report, table, layout = opened
-    texts = value_cells(table, layout)
-    if len(texts) < min_values:
-        raise _NotClean
-    try:
-        with db.writing(engine, bulk=True) as conn:
+    with _WriterProcess(engine) as writer:  # forked first, while this process is still small
+        opened = _open_table(path.read_bytes(), path.name, options)
+        if isinstance(opened, ParsedFile) or not opened[1].ok:
+            raise _NotClean
+        checksum, report, table, layout = opened
+        texts = value_cells(table, layout)
+        if len(texts) < min_values:
+            raise _NotClean
+        writer.order("begin")
+        writer.reply("locked")  # no other batch can come now: what is read next stays true
+        with engine.connect() as conn:
             if store.find_loaded_batch(conn, checksum) is not None:
                 raise _NotClean
             regions = RegionNames(catalog, conn)
             latest = store.latest_batch_id(conn)
             current = store.current_values(conn, _indicator_codes(texts, layout, catalog))
-            batch_id, now = store.open_batch(
-                conn, kind="upload", user=user, file_name=file_name, checksum=checksum, note=note
-            )
-            parts: list[_Part] = []
-            created: set[str] = set()
-            with store.BackgroundWriter() as writer:
-                for part_texts in _split(texts, part_values):
-                    part = _checked_part(part_texts, layout, catalog, regions, options, current, file_name)
-                    fresh = part.new_regions[~part.new_regions["code"].isin(created)]
-                    created.update(fresh["code"])
-                    # The statements are made here: the writer's thread only executes them.
-                    changes = (store.prepare_changes(conn, batch_id, now, part.diff, statements=True)
-                               if len(part.diff) else None)
-                    writer.submit(_write_part, conn, fresh, changes)
-                    parts.append(part)
-            parsed = _joined(file_name, checksum, report, parts, options)
-            parsed.stored, parsed.stored_as_of_batch = current, latest
-            counts = store.diff_counts(parsed.diff)
-            store.set_batch_counts(
-                conn, batch_id, {**counts, "skipped": parsed.n_skipped, "rejected": parsed.n_rejected}
-            )
-    except (IntegrityError, store.MissingParent) as exc:  # e.g. a key repeated in two parts
-        raise _NotClean from exc
+        writer.order("batch", {"kind": "upload", "user": user, "file_name": path.name, "checksum": checksum,
+                               "note": note})
+        parts: list[_Part] = []
+        created: set[str] = set()
+        for piece in _split(texts, part_values):
+            part = _checked_part(piece, layout, catalog, regions, options, current, path.name)
+            fresh = part.new_regions[~part.new_regions["code"].isin(created)]
+            created.update(fresh["code"])
+            writer.order("part", fresh, part.diff[[*KEY, *PAYLOAD, "status", "current_id"]]
+                         if len(part.diff) else None)
+            parts.append(part)
+        parsed = _joined(path.name, checksum, report, parts, options)
+        parsed.stored, parsed.stored_as_of_batch = current, latest
+        counts = store.diff_counts(parsed.diff)
+        writer.order("finish", {**counts, "skipped": parsed.n_skipped, "rejected": parsed.n_rejected})
+        (batch_id,) = writer.reply("committed")
     return parsed, BatchResult(
         batch_id=batch_id,
         n_new=counts["new"],
@@ -516,6 +517,112 @@ def _load_overlapped(
         n_rejected=parsed.n_rejected,
         diff=parsed.diff,
     )
+
+
+class _WriterProcess:
+    """A forked process that holds one batch's write transaction and writes the parts it is sent.
+
+    It is its own process so that its writing (binding values, SQLite's work) never waits for Python's
+    lock while this process reads the file. Orders go through a pipe, sent by a thread of this process
+    so that sending never waits for the writer. The writer commits only when told to ("finish"); if this
+    process stops early, fails or dies, the writer sees the pipe close and rolls back. It opens its own
+    connection (the parent's pooled ones are left alone) and ends with ``os._exit``, as multiprocessing's
+    fork does, so nothing it inherited is closed or finalised twice.
+    """
+
+    NOT_CLEAN = {"IntegrityError", "MissingParent"}  # a key in two parts, say: the whole-file path decides
+
+    def __init__(self, engine: Engine):
+        context = multiprocessing.get_context("fork")
+        self._replies, replies_end = context.Pipe(duplex=False)
+        orders_end, self._orders = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_write_batch,
+            args=(engine, orders_end, replies_end, (self._orders, self._replies)),
+            name="ingest-writer",
+            daemon=True,
+        )
+        self._process.start()
+        orders_end.close()
+        replies_end.close()
+        self._pending: queue.Queue = queue.Queue()
+        self._sender = threading.Thread(target=self._send, name="ingest-orders", daemon=True)
+        self._sender.start()
+
+    def __enter__(self) -> _WriterProcess:
+        return self
+
+    def order(self, *order) -> None:
+        """Send an order; raise at once if the writer has failed."""
+        if self._replies.poll():
+            self.reply("(any)")
+        self._pending.put(order)
+
+    def reply(self, expected: str) -> tuple:
+        try:
+            kind, *payload = self._replies.recv()
+        except EOFError:
+            raise RuntimeError("the writing process ended unexpectedly; nothing was written") from None
+        if kind == "failed":
+            name, details = payload
+            if name in self.NOT_CLEAN:
+                raise _NotClean
+            raise RuntimeError(f"writing the batch failed; nothing was written:\n{details}")
+        if kind != expected:
+            raise RuntimeError(f"the writing process said {kind!r}, expected {expected!r}")
+        return tuple(payload)
+
+    def _send(self) -> None:
+        while (order := self._pending.get()) is not None:
+            try:
+                self._orders.send(order)
+            except OSError:  # the writer is gone; its reply (or its absence) says why
+                return
+
+    def __exit__(self, *exc) -> None:
+        self._pending.put(None)  # no more orders: a writer still waiting for one rolls back
+        self._sender.join()
+        self._orders.close()
+        self._process.join(timeout=60)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._replies.close()
+
+
+def _write_batch(engine: Engine, orders, replies, parents_ends: tuple) -> None:
+    """The writing process: wait for "begin", hold the write transaction, open the batch, write each part,
+    and commit on "finish". The pipe closing before that rolls everything back."""
+    for end in parents_ends:  # inherited copies: kept open, the orders pipe would never close
+        end.close()
+    engine.dispose(close=False)  # the parent's pooled connections are its own: open new ones
+    try:
+        if orders.recv()[0] != "begin":
+            return
+        with db.writing(engine, bulk=True) as conn:
+            replies.send(("locked",))
+            _, batch = orders.recv()
+            batch_id, now = store.open_batch(conn, **batch)
+            while True:
+                kind, *payload = orders.recv()
+                if kind == "finish":
+                    store.set_batch_counts(conn, batch_id, payload[0])
+                    break
+                new_regions, diff = payload
+                _create_regions(conn, new_regions)
+                if diff is not None:
+                    changes = store.prepare_changes(conn, batch_id, now, diff, statements=True)
+                    store.write_prepared(conn, changes, writer_thread=False)
+        replies.send(("committed", batch_id))
+    except EOFError:  # the loading process stopped or died: rolled back
+        pass
+    except BaseException as exc:  # noqa: BLE001 - reported to the loading process
+        try:
+            replies.send(("failed", type(exc).__name__, traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        engine.dispose()
 
 
 def _indicator_codes(texts: pd.DataFrame, layout: Layout, catalog: Catalog) -> list[str]:
@@ -568,13 +675,6 @@ def _checked_part(
         kinds = {c: ind.kind for c, ind in catalog.indicators.items()}
         validation.check_jumps(ok, JumpReference(current, kinds), report)
     return _Part(rows, new_regions, report, diff)
-
-
-def _write_part(conn: Connection, new_regions: pd.DataFrame, changes: store.PreparedChanges | None) -> None:
-    """The writer's share of one part: the new regions it names first, then its values."""
-    _create_regions(conn, new_regions)
-    if changes is not None:
-        store.write_prepared(conn, changes, writer_thread=False)
 
 
 def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], options: IngestOptions) -> ParsedFile:
