@@ -1,0 +1,246 @@
+"""Loading while reading (``ingest.load_path``) against the whole-file path (``parse_path`` then ``commit``).
+
+Every file is loaded both ways into two copies of the same database, in parts of a few values so that every
+file is split: the outcome (report, counts, batch) and every row of the tables an upload touches must be
+the same. Clean files must take the overlapped path; files with anything for the whole file to decide
+(errors, keys or new regions repeated across parts) must fall back to the whole-file path and end the
+same. A writing process that dies or fails leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from indicators import db, ingest, store
+from indicators.ingest import IngestOptions, commit, load_path, parse_path
+from indicators.models import Base
+
+from .test_ingest import BAD, DUMPED, GOOD, database_dump
+
+YEARS = (1900, 2030)
+FROZEN = datetime(2026, 11, 28, 3, 0, 0)
+NOT_CSV = {"binary.csv", "excel-97-renamed.csv", "excel-workbook-renamed.csv", "image-renamed.csv"}
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Both loads stamp their batch and values with the same time (the writing process inherits this)."""
+    monkeypatch.setattr(store, "utcnow", lambda: FROZEN)
+
+
+@pytest.fixture
+def twins(seeded_engine, tmp_path, request, frozen):
+    """Two databases in the same state: the seeded one and a copy of it."""
+    seeded_engine.dispose()
+    if seeded_engine.dialect.name == "sqlite":
+        source = Path(seeded_engine.url.database)
+        with sqlite3.connect(source) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy = tmp_path / "twin.sqlite3"
+        shutil.copy(source, copy)
+        twin = db.make_engine(f"sqlite:///{copy}")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"{seeded_engine.url.database}_twin"
+        admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_engine.url.database}"'))
+        admin.dispose()
+        twin = db.make_engine(server.url(name))
+    yield seeded_engine, twin
+    twin.dispose()
+
+
+def _status(result) -> str:
+    if result is None:
+        return "rejected"
+    return "already_loaded" if result.already_loaded_as is not None else "loaded"
+
+
+def _whole_file(engine, path: Path, catalog, options) -> dict:
+    parsed = parse_path(path, catalog, engine, options)
+    result = None if parsed.rejected() else commit(engine, parsed, user="tester", note="n")
+    return parsed.outcome(_status(result), result)
+
+
+def _overlapped(engine, path: Path, catalog, options, part_values: int) -> dict:
+    parsed, result = load_path(
+        engine, path, catalog, options, user="tester", note="n", part_values=part_values, min_values=0
+    )
+    return parsed.outcome(_status(result), result)
+
+
+def assert_same_both_ways(twins, path: Path, catalog, *, part_values: int = 3, must_overlap: bool,
+                          monkeypatch, options: IngestOptions | None = None) -> dict:
+    whole_engine, overlapped_engine = twins
+    options = options or IngestOptions(year_range=YEARS)
+    expected = _whole_file(whole_engine, path, catalog, options)
+    if must_overlap:  # falling back would call parse_path: make that fail
+        monkeypatch.setattr(ingest, "parse_path", _must_not_fall_back)
+    got = _overlapped(overlapped_engine, path, catalog, options, part_values)
+    if must_overlap or overlapped_engine.dialect.name == "sqlite":
+        assert got == expected
+        assert database_dump(overlapped_engine) == database_dump(whole_engine)
+    else:
+        # PostgreSQL: an overlapped attempt that wrote parts before it fell back has used up sequence
+        # values (sequences ignore rollbacks), so ids may differ; everything else may not.
+        assert {**got, "batch": None} == {**expected, "batch": None}
+        assert _dump_without_ids(overlapped_engine) == _dump_without_ids(whole_engine)
+    return got
+
+
+def _dump_without_ids(engine) -> dict[str, list[tuple]]:
+    out = {}
+    with engine.connect() as conn:
+        for name in DUMPED:
+            table = Base.metadata.tables[name]
+            columns = [c for c in table.columns if not (c.name == "id" or c.name.endswith("_id"))]
+            out[name] = sorted(tuple(map(str, r)) for r in conn.execute(select(*columns)).all())
+    return out
+
+
+def _must_not_fall_back(*_args, **_kwargs):
+    raise AssertionError("the overlapped load fell back to the whole-file path")
+
+
+GOOD_FILES = sorted(p.name for p in GOOD.glob("*.csv"))
+BAD_FILES = sorted(p.name for p in BAD.glob("*.csv"))
+# Every file on SQLite; a few on PostgreSQL too, to keep the suite quick.
+ON_POSTGRESQL = {"new-regions.csv", "wide.csv", "numbers.csv", "duplicate-key.csv", "region-name-conflict.csv"}
+
+
+def _cases(names):
+    return [("sqlite", n) for n in names] + [("postgresql", n) for n in names if n in ON_POSTGRESQL]
+
+
+@pytest.mark.parametrize(("database_url", "name"), _cases(GOOD_FILES), indirect=["database_url"])
+def test_a_good_file_loads_the_same_in_parts(name, twins, catalog, monkeypatch):
+    outcome = assert_same_both_ways(twins, GOOD / name, catalog, must_overlap=True, monkeypatch=monkeypatch)
+    assert outcome["status"] == "loaded"
+
+
+@pytest.mark.parametrize(("database_url", "name"), _cases(BAD_FILES), indirect=["database_url"])
+def test_a_bad_file_is_rejected_the_same_in_parts(name, twins, catalog, monkeypatch):
+    before = database_dump(twins[1])
+    outcome = assert_same_both_ways(twins, BAD / name, catalog, must_overlap=False, monkeypatch=monkeypatch)
+    if outcome["status"] == "rejected":
+        assert database_dump(twins[1]) == before
+
+
+# --- generated files that span many parts --------------------------------------------------------------
+
+HEADER = "indicator,region_code,region_name,year,value,unit,source,note,published_on"
+
+
+def _synthetic_lines(seed: int, regions: int = 12) -> list[str]:
+    """Synthetic values (not statistics) for new regions: levels in 万元 (converted), shares, notes and
+    publication dates on some lines, no confidence column (the default is applied and reported)."""
+    rng = random.Random(seed)
+    lines = []
+    for r in range(regions):
+        for year in range(2010, 2020):
+            lines.append(f"RD_GDP_RATIO,synth_{r:02d},合成{r:02d},{year},{rng.uniform(0.5, 6):.2f},,synthetic test,,")
+            lines.append(
+                f"RD_EXPENDITURE,synth_{r:02d},合成{r:02d},{year},{rng.uniform(1000, 90000):.1f},万元,"
+                f"synthetic test,{'revised' if year % 4 == 0 else ''},{'2021-06-01' if year % 3 == 0 else ''}"
+            )
+    return lines
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("part_values", [7, 50])
+def test_a_generated_file_across_many_parts(twins, catalog, tmp_path, monkeypatch, part_values):
+    path = _write(tmp_path / "synthetic.csv", _synthetic_lines(1))
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=part_values, must_overlap=True,
+                                    monkeypatch=monkeypatch)
+    report = outcome["report"]
+    assert outcome["batch_counts"]["new"] == 240
+    assert report["conversions"] and report["conversions"][0]["count"] == 120
+    assert len(report["new_regions"]) == 12
+    assert "CONFIDENCE_DEFAULTED" in report["problem_codes"]
+
+
+def _with_value(line: str, value: str) -> str:
+    cells = line.split(",")
+    cells[4] = value
+    return ",".join(cells)
+
+
+def test_a_revision_across_parts_keeps_history_and_warns_of_jumps(twins, catalog, tmp_path, monkeypatch):
+    first = _write(tmp_path / "first.csv", _synthetic_lines(1))
+    for engine in twins:
+        _whole_file(engine, first, catalog, IngestOptions(year_range=YEARS))
+    lines = _synthetic_lines(1)
+    lines[5] = lines[5].replace("synthetic test", "synthetic test (corrected)")  # a revised source
+    lines[10] = _with_value(lines[10], "60.00")  # a share 50 points higher than stored: a warning
+    second = _write(tmp_path / "second.csv", lines)
+    outcome = assert_same_both_ways(twins, second, catalog, part_values=9, must_overlap=True,
+                                    monkeypatch=monkeypatch)
+    assert outcome["batch_counts"]["revised"] == 2
+    assert outcome["batch_counts"]["unchanged"] == 238
+    assert outcome["report"]["problem_codes"].get("VALUE_JUMP") == 1
+    assert len(database_dump(twins[1])["observation_history"]) == len(database_dump(twins[0])[
+        "observation_history"]) > 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["same key and value twice", "same key, two values", "one new region, two names"],
+)
+def test_what_spans_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path, monkeypatch, change):
+    lines = _synthetic_lines(2, regions=3)
+    if change == "same key and value twice":
+        lines.append(lines[0])
+    elif change == "same key, two values":
+        lines.append(_with_value(lines[0], "9.99"))
+    else:
+        lines.append("RD_GDP_RATIO,synth_00,另一个名字,2030,1.5,,synthetic test,,")
+    path = _write(tmp_path / "spanning.csv", lines)
+    assert_same_both_ways(twins, path, catalog, part_values=5, must_overlap=False, monkeypatch=monkeypatch)
+
+
+def test_a_file_loaded_before_is_not_loaded_again(twins, catalog, tmp_path, monkeypatch):
+    path = _write(tmp_path / "twice.csv", _synthetic_lines(3, regions=2))
+    for engine in twins:
+        _whole_file(engine, path, catalog, IngestOptions(year_range=YEARS))
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=5, must_overlap=False,
+                                    monkeypatch=monkeypatch)
+    assert outcome["status"] == "already_loaded"
+
+
+# --- the writing process failing --------------------------------------------------------------------------
+
+
+def _dies(*_args, **_kwargs):
+    os._exit(3)
+
+
+def _fails(*_args, **_kwargs):
+    raise OSError("disk full (simulated)")
+
+
+@pytest.mark.parametrize("failure", [_dies, _fails], ids=["dies", "fails"])
+def test_a_writer_that_dies_or_fails_changes_nothing(seeded_engine, catalog, tmp_path, monkeypatch, failure):
+    path = _write(tmp_path / "doomed.csv", _synthetic_lines(4, regions=6))
+    before = database_dump(seeded_engine)
+    monkeypatch.setattr(store, "write_prepared", failure)  # the writing process inherits this
+    with pytest.raises(RuntimeError, match="nothing was written"):
+        load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
+                  part_values=10, min_values=0)
+    assert database_dump(seeded_engine) == before
+    monkeypatch.undo()
+    parsed, result = load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
+                               part_values=10, min_values=0)  # the write lock was released
+    assert result is not None and result.n_new == 120
