@@ -6,9 +6,12 @@ SQLite shell's ``.import`` of the same file (the practical floor) and pandas ``t
     .venv/bin/python benchmarks/ingest.py --rows 200000 --keep /tmp/bench
 
 Every contender runs as its own process on a fresh SQLite file and is timed from start to exit, so each
-pays for its own start-up (for Python: the interpreter and its imports, shown separately). Peak memory is
-each process's maximum resident set size. Also timed: the ingest steps in-process (parse + validate, then
-load with history), and a re-ingest of the same file with 1 % of the values changed.
+pays for its own start-up (for Python: the interpreter and its imports, shown separately). ``.import`` and
+the ingest command run ``--repeat`` times each, alternating, and the medians are compared. Peak memory is
+the maximum resident set size of a process (the ingest command is two: the loading process and the
+writing process it forks; both are reported). Also timed, inside one fresh process: the whole-file path
+(parse + validate, then load with history) and the path the command takes for one big file (loading while
+reading), and a re-ingest of the same file with 1 % of the values changed.
 
 The data are synthetic: every row's source says so, the regions are called "合成地区" (synthetic region)
 with codes ``synthetic_0001`` ..., and the values are random. Nothing here is a statistic. This is a
@@ -81,17 +84,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
+    parser.add_argument("--repeat", type=int, default=3, help=".import and ingest runs (the median counts)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="im-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        run_benchmark(work, args.rows)
+        run_benchmark(work, args.rows, args.repeat)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run_benchmark(work: Path, n_rows: int) -> None:
+def run_benchmark(work: Path, n_rows: int, repeat: int) -> None:
     catalog = load_catalog(ROOT / "data" / "catalog")
     indicators = [i for i in catalog.indicators.values() if i.kind != "qualitative"]
     n_regions = math.ceil(n_rows / (len(indicators) * len(YEARS)))
@@ -103,52 +107,34 @@ def run_benchmark(work: Path, n_rows: int) -> None:
     write_csv(changed, change_some(rows, indicators, CHANGED_SHARE))
     print_header(data, n_rows, len(indicators), n_regions, time.perf_counter() - started)
 
-    ingest_db = work / "ingest.sqlite3"
-    init_database(ingest_db)
-    ingest = timed(
-        [
-            sys.executable,
-            "-m",
-            "indicators",
-            "ingest",
-            str(data),
-            "--user",
-            "benchmark",
-            "--note",
-            "synthetic benchmark data",
-            "--max-size",
-            str(MAX_SIZE_MB),
-            "--format",
-            "json",
-        ],
-        env=database_env(ingest_db),
-    )
+    shells, ingests = [], []
+    for attempt in range(repeat):  # alternate the two, so both see the same machine
+        target = work / f"import-{attempt}.sqlite3"
+        shells.append(timed(["sqlite3", str(target)], stdin=IMPORT_SQL.format(path=data)))
+        ingest_db = work / f"ingest-{attempt}.sqlite3"
+        init_database(ingest_db)
+        ingests.append(timed(ingest_command(data, "synthetic benchmark data"), env=database_env(ingest_db)))
+    shell, ingest = median_run(shells), median_run(ingests)
     first = json.loads(ingest.output)[0]
-    reingest = timed(
-        [
-            sys.executable,
-            "-m",
-            "indicators",
-            "ingest",
-            str(changed),
-            "--user",
-            "benchmark",
-            "--max-size",
-            str(MAX_SIZE_MB),
-            "--format",
-            "json",
-        ],
-        env=database_env(ingest_db),
-    )
+    reingest = timed(ingest_command(changed, None), env=database_env(ingest_db))
     second = json.loads(reingest.output)[0]
 
-    phases = in_process_phases(work / "phases.sqlite3", data, catalog)
+    phases = in_process_phases(work, data)
     startup = timed([sys.executable, "-c", "import indicators.cli, indicators.ingest"])
-    shell = timed(["sqlite3", str(work / "import.sqlite3")], stdin=IMPORT_SQL.format(path=data))
     naive = timed([sys.executable, "-c", TO_SQL_SCRIPT, str(data), f"sqlite:///{work / 'to_sql.sqlite3'}"])
-    check_counts(work, n_rows)
+    check_counts(work, n_rows, repeat)
 
-    print_results(ingest, first, reingest, second, phases, startup, shell, naive)
+    print_results(ingest, first, reingest, second, phases, startup, shell, naive, shells, ingests)
+
+
+def ingest_command(path: Path, note: str | None) -> list[str]:
+    command = [sys.executable, "-m", "indicators", "ingest", str(path), "--user", "benchmark",
+               "--max-size", str(MAX_SIZE_MB), "--format", "json"]
+    return command + (["--note", note] if note else [])
+
+
+def median_run(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
 
 
 # --- data ---------------------------------------------------------------------------------------------
@@ -243,32 +229,65 @@ def timed(command: list[str], env: dict | None = None, stdin: str | None = None)
         return Run(m["seconds"], m["cpu"], m["peak_kb"] / 1024, out.read_text())
 
 
-def in_process_phases(db_path: Path, data: Path, catalog) -> dict[str, float]:
-    """The CLI's two steps, timed separately in this process (same functions the command calls)."""
-    from indicators import db, ingest
-    from indicators.seed import run_init
+# The ingest steps timed inside one fresh process: the whole-file path (parse_path, then commit) and the
+# path the command takes (load_path: loading while reading, with a writing process). Peak memory of the
+# loading process and of its writing process (reaped children) are read from getrusage.
+PHASES = """
+import json, resource, sys, time
+from indicators import db, ingest
+from indicators.catalog import load_catalog
+from indicators.seed import run_init
+from indicators import settings
+catalog = load_catalog(settings.catalog_dir())
+options = ingest.IngestOptions(max_bytes=int(sys.argv[3]) * 1024 * 1024)
+out = {}
+whole = db.make_engine(f"sqlite:///{sys.argv[1]}")
+run_init(whole, catalog)
+start, start_cpu = time.perf_counter(), time.process_time()
+parsed = ingest.parse_path(sys.argv[4], catalog, whole, options)
+parsed_at, parsed_cpu = time.perf_counter(), time.process_time()
+ingest.commit(whole, parsed, user="benchmark")
+done, done_cpu = time.perf_counter(), time.process_time()
+out["whole-file path: parse + validate"] = (parsed_at - start, parsed_cpu - start_cpu)
+out["whole-file path: load with history"] = (done - parsed_at, done_cpu - parsed_cpu)
+out["whole-file path: total"] = (done - start, done_cpu - start_cpu)
+whole.dispose()
+del parsed
+overlapped = db.make_engine(f"sqlite:///{sys.argv[2]}")
+run_init(overlapped, catalog)
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+start = time.perf_counter()
+ingest.load_path(overlapped, sys.argv[4], catalog, options, user="benchmark")
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+out["load while reading (load_path, both processes)"] = (seconds, None)
+out["writer_cpu"] = cpu
+out["writer_peak_mb"] = after.ru_maxrss / 1024
+out["loader_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
 
-    engine = db.make_engine(f"sqlite:///{db_path}")
-    run_init(engine, catalog)
-    options = ingest.IngestOptions(max_bytes=MAX_SIZE_MB * 1024 * 1024)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    parsed = ingest.parse_path(data, catalog, engine, options)
-    parsed_at, parsed_cpu = time.perf_counter(), time.process_time()
-    ingest.commit(engine, parsed, user="benchmark")
-    done, done_cpu = time.perf_counter(), time.process_time()
-    engine.dispose()
-    return {
-        "parse + validate": (parsed_at - start, parsed_cpu - start_cpu),
-        "load with history": (done - parsed_at, done_cpu - parsed_cpu),
-        "total": (done - start, done_cpu - start_cpu),
-    }
+
+def in_process_phases(work: Path, data: Path) -> dict:
+    """The ingest steps timed inside one fresh Python process (see PHASES)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PHASES, str(work / "phases-whole.sqlite3"), str(work / "phases-overlapped.sqlite3"),
+         str(MAX_SIZE_MB), str(data)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"in-process phases failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def check_counts(work: Path, n_rows: int) -> None:
-    for name, table in (("ingest", "observations"), ("import", "observations"), ("to_sql", "observations")):
+def check_counts(work: Path, n_rows: int, repeat: int) -> None:
+    names = [f"ingest-{a}" for a in range(repeat)] + [f"import-{a}" for a in range(repeat)]
+    names += ["to_sql", "phases-whole", "phases-overlapped"]
+    for name in names:
         with sqlite3.connect(work / f"{name}.sqlite3") as conn:
             count = conn.execute(
-                f"SELECT count(*) FROM {table} WHERE source = ? OR ? = 'to_sql'", (SOURCE, name)
+                "SELECT count(*) FROM observations WHERE source = ? OR ? = 'to_sql'", (SOURCE, name)
             ).fetchone()[0]
         if count != n_rows:
             raise SystemExit(f"{name}: expected {n_rows} rows, found {count}")
@@ -293,8 +312,12 @@ def print_header(data: Path, n_rows: int, n_indicators: int, n_regions: int, sec
     )
 
 
-def print_results(ingest, first, reingest, second, phases, startup, shell, naive) -> None:
+def print_results(ingest, first, reingest, second, phases, startup, shell, naive, shells, ingests) -> None:
     floor, floor_cpu = shell.seconds, shell.cpu
+    print()
+    print(f"median of {len(shells)} runs each for `.import` and the ingest command, alternating; "
+          f"all runs: .import {', '.join(f'{r.seconds:.2f}' for r in shells)} s; "
+          f"ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s")
     print()
     print("| step | wall s | x .import | CPU s | x .import (CPU) | peak memory MB |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -316,13 +339,21 @@ def print_results(ingest, first, reingest, second, phases, startup, shell, naive
         f"{startup.cpu:.2f} | | "
         f"{startup.peak_mb:.0f} |"
     )
-    for label, (wall, cpu) in phases.items():
-        print(
-            f"| … in-process {label} | {wall:.2f} | {wall / floor:.2f} | {cpu:.2f} | "
-            f"{cpu / floor_cpu:.2f} | |"
-        )
+    for label, value in phases.items():
+        if not isinstance(value, list):
+            continue
+        wall, cpu = value
+        cpu_cells = "| |" if cpu is None else f"| {cpu:.2f} | {cpu / floor_cpu:.2f} |"
+        print(f"| … in-process {label} | {wall:.2f} | {wall / floor:.2f} {cpu_cells} |")
     print()
     print(f"ingest / to_sql: {ingest.seconds / naive.seconds:.2f} (wall), {ingest.cpu / naive.cpu:.2f} (CPU)")
+    print(
+        f"peak memory of the ingest command: the loading process and its writing process each "
+        f"(in-process run: loader {phases['loader_peak_mb']:.0f} MB, writer {phases['writer_peak_mb']:.0f} MB, "
+        f"together at most {phases['loader_peak_mb'] + phases['writer_peak_mb']:.0f} MB; the table's column is "
+        "the larger of the two; pages the writer shares with the loader count in both); "
+        f"writer CPU {phases['writer_cpu']:.2f} s"
+    )
     for label, outcome in (("first ingest", first), ("re-ingest", second)):
         counts = outcome["batch_counts"]
         print(
