@@ -492,12 +492,14 @@ def _load_overlapped(
             regions = RegionNames(catalog, conn)
             latest = store.latest_batch_id(conn)
             current = store.current_values(conn, _indicator_codes(texts, layout, catalog))
+        stored = store.StoredKeys(current)
+        jumps = JumpReference(current, {c: ind.kind for c, ind in catalog.indicators.items()})
         writer.order("batch", {"kind": "upload", "user": user, "file_name": path.name, "checksum": checksum,
                                "note": note})
         parts: list[_Part] = []
         created: set[str] = set()
         for piece in _split(texts, part_values):
-            part = _checked_part(piece, layout, catalog, regions, options, current, path.name)
+            part = _checked_part(piece, layout, catalog, regions, options, stored, jumps, path.name)
             fresh = part.new_regions[~part.new_regions["code"].isin(created)]
             created.update(fresh["code"])
             writer.order("part", fresh, part.diff[[*KEY, *PAYLOAD, "status", "current_id"]]
@@ -651,11 +653,12 @@ def _checked_part(
     catalog: Catalog,
     regions: RegionNames,
     options: IngestOptions,
-    current: pd.DataFrame,
+    stored: store.StoredKeys,
+    jumps: JumpReference,
     file_name: str,
 ) -> _Part:
     """Interpret and check one part as :func:`parse_file` does the whole file; raise _NotClean at the
-    first error or repeated key."""
+    first error or repeated key. ``stored`` and ``jumps``: the current values, indexed once per file."""
     report = Report(file_name)
     rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
     if rows.empty:  # every value of this part is missing: fine, unless the whole file is so (see _joined)
@@ -668,12 +671,11 @@ def _checked_part(
     if len(errors) or len(repeats):
         raise _NotClean
     frame = ParsedFile(file_name, "", report, rows, new_regions).observations()
-    diff = _with_changes(store.diff_against_current(None, frame, current=current), current)
-    if not current.empty:
+    diff = _with_changes(store.diff_against_current(None, frame, keys=stored), stored.current, stored)
+    if not stored.current.empty:
         ok = rows[[*KEY, "value", "row", "column"]].astype({"year": "int64"})
         ok["old_value"] = diff["old_value"].to_numpy()
-        kinds = {c: ind.kind for c, ind in catalog.indicators.items()}
-        validation.check_jumps(ok, JumpReference(current, kinds), report)
+        validation.check_jumps(ok, jumps, report)
     return _Part(rows, new_regions, report, diff)
 
 
@@ -1801,7 +1803,8 @@ def _validate(
     parsed.stored_as_of_batch = store.latest_batch_id(conn)  # before reading the values: see ParsedFile
     current = store.current_values(conn, frame["indicator_code"].unique().tolist())
     parsed.stored = current
-    parsed.diff = _with_changes(store.diff_against_current(conn, frame, current=current), current)
+    keys = store.StoredKeys(current)
+    parsed.diff = _with_changes(store.diff_against_current(conn, frame, keys=keys), current, keys)
     if current.empty:  # nothing stored to jump from (a first upload of these indicators)
         return
     ok = rows.loc[status == "ok", [*KEY, "value", "row", "column"]].astype({"year": "int64"})
@@ -1810,13 +1813,14 @@ def _validate(
     validation.check_jumps(ok, JumpReference(current, kinds), report)
 
 
-def _with_changes(diff: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+def _with_changes(diff: pd.DataFrame, current: pd.DataFrame, keys: store.StoredKeys | None = None) -> pd.DataFrame:
     """Add ``changed``: which of value, source, confidence, note, flag, published date a revision changes."""
     diff["changed"] = ""
     revised = diff["status"] == "revised"
     if not revised.any():
         return diff
-    old = diff.loc[revised, KEY].merge(current[KEY + PAYLOAD], on=KEY, how="left")
+    at = (keys or store.StoredKeys(current)).positions(diff.loc[revised, KEY])  # a revised key is stored
+    old = current[KEY + PAYLOAD].iloc[at].reset_index(drop=True)
     new = diff.loc[revised, KEY + PAYLOAD].reset_index(drop=True)
     parts = []
     for col in PAYLOAD:

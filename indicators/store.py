@@ -107,30 +107,52 @@ def find_loaded_batch(conn: Connection, checksum: str) -> int | None:
     ).scalar()
 
 
+class StoredKeys:
+    """Where each key of the current values is: built once, looked up for every part of a big file."""
+
+    def __init__(self, current: pd.DataFrame):
+        self.current = current
+        self._parts = [pd.Index(pd.unique(current[c])) for c in KEY]
+        self._index = pd.Index(self._combine([current[c] for c in KEY]))
+
+    def _combine(self, columns: list[pd.Series]) -> np.ndarray:
+        """One integer per key (-1 when a part of it is not among the stored ones)."""
+        combined = np.zeros(len(columns[0]), dtype=np.int64)
+        absent = np.zeros(len(columns[0]), dtype=bool)
+        for values, part in zip(columns, self._parts, strict=True):
+            codes = part.get_indexer(values)
+            absent |= codes < 0
+            combined = combined * (len(part) + 1) + codes + 1
+        return np.where(absent, -1, combined)
+
+    def positions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Row of ``current`` holding each key of ``frame``; -1 for a new key."""
+        keys = self._combine([frame[c] for c in KEY])
+        found = self._index.get_indexer(keys)
+        return np.where(keys < 0, -1, found)
+
+
 def diff_against_current(
-    conn: Connection, frame: pd.DataFrame, current: pd.DataFrame | None = None
+    conn: Connection, frame: pd.DataFrame, current: pd.DataFrame | None = None,
+    keys: StoredKeys | None = None,
 ) -> pd.DataFrame:
     """Classify each incoming row as new, revised or unchanged against the current values.
 
     Returns the incoming rows with ``status``, ``current_id`` and ``old_value`` columns. ``current`` (from
-    :func:`current_values`, read in the same transaction) saves reading the stored values again.
+    :func:`current_values`, read in the same transaction) saves reading the stored values again; ``keys``
+    (its :class:`StoredKeys`) saves indexing them again.
     """
+    if keys is not None:
+        current = keys.current
     if current is None:
         current = current_values(conn, frame["indicator_code"].unique().tolist())
     current_id = np.full(len(frame), np.nan)
     old_value = np.full(len(frame), np.nan)
     status = np.full(len(frame), "new", dtype=object)
-    # Only rows of a stored region and year can match: look those up (a big upload is often mostly new).
-    maybe = (frame["region_code"].isin(current["region_code"].unique())
-             & frame["year"].isin(current["year"].unique())).to_numpy()
-    if maybe.any():
-        at = np.flatnonzero(maybe)
-        # Match on the key columns only, then compare column by column: a full merge would copy everything.
-        found = frame[KEY].iloc[at].merge(
-            current[KEY].assign(_at=np.arange(len(current))), on=KEY, how="left", validate="one_to_one",
-        )["_at"].to_numpy()
-        matched = ~np.isnan(found)
-        new_at, old_at = at[matched], found[matched].astype(np.int64)
+    if len(current) and len(frame):
+        found = (keys or StoredKeys(current)).positions(frame)
+        matched = found >= 0
+        new_at, old_at = np.flatnonzero(matched), found[matched]
         same = np.ones(len(new_at), dtype=bool)
         for col in PAYLOAD:
             new, old = frame[col].iloc[new_at], current[col].iloc[old_at]

@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -690,6 +691,11 @@ class JumpReference:
     stored: pd.DataFrame  # indicator_code, region_code, year, value
     kinds: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def regions(self) -> np.ndarray:
+        """The regions with a stored value (worked out once, however many parts of a file are checked)."""
+        return self.stored["region_code"].unique()
+
 
 def check_jumps(frame: pd.DataFrame, reference: JumpReference, report: Report) -> None:
     """Warn where a value is implausibly far from the stored series (a unit or decimal-point slip).
@@ -706,7 +712,7 @@ def check_jumps(frame: pd.DataFrame, reference: JumpReference, report: Report) -
         return
     kind = frame["indicator_code"].map(reference.kinds)
     # Only series with something stored can jump: skip the (often many) rows of new regions at once.
-    stored_series = frame["region_code"].isin(stored["region_code"].unique())
+    stored_series = frame["region_code"].isin(reference.regions)
     candidates = frame[kind.isin(["level", "count", *JUMP_POINTS]).to_numpy() & stored_series.to_numpy()]
     if candidates.empty:
         return
