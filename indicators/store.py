@@ -528,6 +528,8 @@ def _row_placeholders(columns: tuple, n_single: int, n: int) -> str:
 def _all_missing(column: pd.Series) -> bool:
     if isinstance(column.dtype, pd.CategoricalDtype):
         return bool((column.cat.codes.to_numpy() < 0).all())
+    if len(column) and not _missing(column.iloc[0]):  # a value in the first row: no need to look further
+        return False
     return bool(column.isna().all())
 
 
@@ -536,10 +538,17 @@ def _one_value(column: pd.Series) -> bool:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         return len(codes) > 0 and codes[0] >= 0 and bool((codes == codes[0]).all())
-    if column.hasnans or column.empty:
+    if column.empty or _missing(column.iloc[0]):
         return False
-    first = column.iloc[0]
-    return bool((column.to_numpy() == first).all())
+    values = column.to_numpy()
+    first = values[0]
+    if not (values[:: max(1, len(values) // 64)] == first).all():  # most columns that vary show it soon
+        return False
+    return bool((values == first).all())  # equal to a value everywhere: nothing missing
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _bound(conn: Connection, column, values: pd.Series) -> list | None:

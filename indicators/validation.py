@@ -710,10 +710,12 @@ def check_jumps(frame: pd.DataFrame, reference: JumpReference, report: Report) -
     stored = reference.stored
     if frame.empty or stored.empty:
         return
-    kind = frame["indicator_code"].map(reference.kinds)
     # Only series with something stored can jump: skip the (often many) rows of new regions at once.
-    stored_series = frame["region_code"].isin(reference.regions)
-    candidates = frame[kind.isin(["level", "count", *JUMP_POINTS]).to_numpy() & stored_series.to_numpy()]
+    stored_series = frame["region_code"].isin(reference.regions).to_numpy()
+    if not stored_series.any():
+        return
+    kind = frame["indicator_code"].map(reference.kinds)
+    candidates = frame[kind.isin(["level", "count", *JUMP_POINTS]).to_numpy() & stored_series]
     if candidates.empty:
         return
     matched = candidates[candidates["old_value"].notna()].rename(columns={"old_value": "ref_value"})
