@@ -57,18 +57,44 @@ TO_SQL_SCRIPT = (
 )
 
 
-# Runs a command and records its wall time, CPU time and peak memory. A process forked from this
-# benchmark (which holds the generated rows) would inherit its memory high-water mark; forked from this
-# small wrapper, the child's peak is its own.
+# Runs a command and records its wall time, CPU time (its own and its children's) and peak memory: the
+# largest resident set of any one process (getrusage), and the peak of the proportional set size summed
+# over the command's process tree (sampled from /proc every 50 ms), which counts memory that processes
+# share once. A process forked from this benchmark (which holds the generated rows) would inherit its
+# memory high-water mark; forked from this small wrapper, the child's peak is its own.
 MEASURE = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
+
+def tree(pid):
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                for child in fh.read().split():
+                    pids += tree(int(child))
+    except OSError:
+        pass
+    return pids
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+    except OSError:
+        return 0
+
 start = time.perf_counter()
-code = subprocess.call(sys.argv[2:], stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+proc = subprocess.Popen(sys.argv[2:], stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+peak_pss = 0
+while proc.poll() is None:
+    peak_pss = max(peak_pss, sum(pss_kb(p) for p in tree(proc.pid)))
+    time.sleep(0.05)
 seconds = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as fh:
-    json.dump({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_kb": usage.ru_maxrss}, fh)
-sys.exit(code)
+    json.dump({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_kb": usage.ru_maxrss,
+               "pss_kb": peak_pss}, fh)
+sys.exit(proc.returncode)
 """
 
 
@@ -76,7 +102,8 @@ sys.exit(code)
 class Run:
     seconds: float
     cpu: float
-    peak_mb: float
+    peak_mb: float  # the largest process
+    tree_mb: float  # all processes of the command, shared pages counted once (PSS)
     output: str
 
 
@@ -226,7 +253,7 @@ def timed(command: list[str], env: dict | None = None, stdin: str | None = None)
                 f"{' '.join(command[:4])} … failed ({proc.returncode}):\n{err.read_text()[-3000:]}"
             )
         m = json.loads(measured.read_text())
-        return Run(m["seconds"], m["cpu"], m["peak_kb"] / 1024, out.read_text())
+        return Run(m["seconds"], m["cpu"], m["peak_kb"] / 1024, m["pss_kb"] / 1024, out.read_text())
 
 
 # The ingest steps timed inside one fresh process: the whole-file path (parse_path, then commit) and the
@@ -319,11 +346,12 @@ def print_results(ingest, first, reingest, second, phases, startup, shell, naive
           f"all runs: .import {', '.join(f'{r.seconds:.2f}' for r in shells)} s; "
           f"ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s")
     print()
-    print("| step | wall s | x .import | CPU s | x .import (CPU) | peak memory MB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| step | wall s | x .import | CPU s | x .import (CPU) | peak memory MB (largest process) "
+          "| peak memory MB (all processes, PSS) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     print(
         f"| SQLite shell `.import` (same key) | {shell.seconds:.2f} | 1.00 | {shell.cpu:.2f} | 1.00 | "
-        f"{shell.peak_mb:.0f} |"
+        f"{shell.peak_mb:.0f} | {shell.tree_mb:.0f} |"
     )
     for label, run in (
         ("`innovation-monitor ingest` (whole command)", ingest),
@@ -332,27 +360,25 @@ def print_results(ingest, first, reingest, second, phases, startup, shell, naive
     ):
         print(
             f"| {label} | {run.seconds:.2f} | {run.seconds / floor:.2f} | {run.cpu:.2f} | "
-            f"{run.cpu / floor_cpu:.2f} | {run.peak_mb:.0f} |"
+            f"{run.cpu / floor_cpu:.2f} | {run.peak_mb:.0f} | {run.tree_mb:.0f} |"
         )
     print(
         f"| … Python start-up and imports (in every ingest) | {startup.seconds:.2f} | | "
         f"{startup.cpu:.2f} | | "
-        f"{startup.peak_mb:.0f} |"
+        f"{startup.peak_mb:.0f} | {startup.tree_mb:.0f} |"
     )
     for label, value in phases.items():
         if not isinstance(value, list):
             continue
         wall, cpu = value
         cpu_cells = "| |" if cpu is None else f"| {cpu:.2f} | {cpu / floor_cpu:.2f} |"
-        print(f"| … in-process {label} | {wall:.2f} | {wall / floor:.2f} {cpu_cells} |")
+        print(f"| … in-process {label} | {wall:.2f} | {wall / floor:.2f} {cpu_cells} | |")
     print()
     print(f"ingest / to_sql: {ingest.seconds / naive.seconds:.2f} (wall), {ingest.cpu / naive.cpu:.2f} (CPU)")
     print(
-        f"peak memory of the ingest command: the loading process and its writing process each "
-        f"(in-process run: loader {phases['loader_peak_mb']:.0f} MB, writer {phases['writer_peak_mb']:.0f} MB, "
-        f"together at most {phases['loader_peak_mb'] + phases['writer_peak_mb']:.0f} MB; the table's column is "
-        "the larger of the two; pages the writer shares with the loader count in both); "
-        f"writer CPU {phases['writer_cpu']:.2f} s"
+        "the ingest command runs as two processes, the loading process and the writing process it forks "
+        f"(in-process run: loader {phases['loader_peak_mb']:.0f} MB, writer {phases['writer_peak_mb']:.0f} MB "
+        f"resident at most, writer CPU {phases['writer_cpu']:.2f} s); CPU s counts both"
     )
     for label, outcome in (("first ingest", first), ("re-ingest", second)):
         counts = outcome["batch_counts"]
