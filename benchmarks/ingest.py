@@ -58,10 +58,12 @@ TO_SQL_SCRIPT = (
 
 
 # Runs a command and records its wall time, CPU time (its own and its children's) and peak memory: the
-# largest resident set of any one process (getrusage), and the peak of the proportional set size summed
-# over the command's process tree (sampled from /proc every 50 ms), which counts memory that processes
-# share once. A process forked from this benchmark (which holds the generated rows) would inherit its
-# memory high-water mark; forked from this small wrapper, the child's peak is its own.
+# largest resident set of any one process (getrusage), and, when asked ("pss"), the peak of the
+# proportional set size summed over the command's process tree (sampled from /proc every 50 ms), which
+# counts memory that processes share once. Sampling costs CPU that the two busy processes of an ingest
+# would miss, so timed runs do not sample: memory is measured in runs of its own. A process forked from
+# this benchmark (which holds the generated rows) would inherit its memory high-water mark; forked from
+# this small wrapper, the child's peak is its own.
 MEASURE = """
 import json, os, resource, subprocess, sys, time
 
@@ -84,11 +86,12 @@ def pss_kb(pid):
         return 0
 
 start = time.perf_counter()
-proc = subprocess.Popen(sys.argv[2:], stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+proc = subprocess.Popen(sys.argv[3:], stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
 peak_pss = 0
-while proc.poll() is None:
+while sys.argv[2] == "pss" and proc.poll() is None:
     peak_pss = max(peak_pss, sum(pss_kb(p) for p in tree(proc.pid)))
     time.sleep(0.05)
+proc.wait()
 seconds = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as fh:
@@ -111,7 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
-    parser.add_argument("--repeat", type=int, default=3, help=".import and ingest runs (the median counts)")
+    parser.add_argument("--repeat", type=int, default=5, help=".import and ingest runs (the median counts)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="im-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -145,6 +148,10 @@ def run_benchmark(work: Path, n_rows: int, repeat: int) -> None:
     first = json.loads(ingest.output)[0]
     reingest = timed(ingest_command(changed, None), env=database_env(ingest_db))
     second = json.loads(reingest.output)[0]
+    memory_db = work / "memory.sqlite3"  # memory in runs of their own (sampling would slow the timed ones)
+    init_database(memory_db)
+    ingest.tree_mb = timed(ingest_command(data, None), env=database_env(memory_db), pss=True).tree_mb
+    reingest.tree_mb = timed(ingest_command(changed, None), env=database_env(memory_db), pss=True).tree_mb
 
     phases = in_process_phases(work, data)
     startup = timed([sys.executable, "-c", "import indicators.cli, indicators.ingest"])
@@ -235,13 +242,14 @@ def init_database(path: Path) -> None:
     )
 
 
-def timed(command: list[str], env: dict | None = None, stdin: str | None = None) -> Run:
-    """Wall time, CPU time and peak resident memory of one process, from start to exit."""
+def timed(command: list[str], env: dict | None = None, stdin: str | None = None, pss: bool = False) -> Run:
+    """Wall time, CPU time and peak resident memory of one command, from start to exit; ``pss``: also the
+    peak memory of its whole process tree (then the times are not comparable: see MEASURE)."""
     with tempfile.TemporaryDirectory() as tmp:
         measured, out, err = Path(tmp) / "measure.json", Path(tmp) / "out", Path(tmp) / "err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.run(
-                [sys.executable, "-c", MEASURE, str(measured), *command],
+                [sys.executable, "-c", MEASURE, str(measured), "pss" if pss else "time", *command],
                 input=(stdin or "").encode(),
                 stdout=stdout,
                 stderr=stderr,
@@ -310,7 +318,7 @@ def in_process_phases(work: Path, data: Path) -> dict:
 
 def check_counts(work: Path, n_rows: int, repeat: int) -> None:
     names = [f"ingest-{a}" for a in range(repeat)] + [f"import-{a}" for a in range(repeat)]
-    names += ["to_sql", "phases-whole", "phases-overlapped"]
+    names += ["to_sql", "phases-whole", "phases-overlapped", "memory"]
     for name in names:
         with sqlite3.connect(work / f"{name}.sqlite3") as conn:
             count = conn.execute(
@@ -351,21 +359,22 @@ def print_results(ingest, first, reingest, second, phases, startup, shell, naive
     print("|---|---:|---:|---:|---:|---:|---:|")
     print(
         f"| SQLite shell `.import` (same key) | {shell.seconds:.2f} | 1.00 | {shell.cpu:.2f} | 1.00 | "
-        f"{shell.peak_mb:.0f} | {shell.tree_mb:.0f} |"
+        f"{shell.peak_mb:.0f} | |"
     )
     for label, run in (
         ("`innovation-monitor ingest` (whole command)", ingest),
         ("pandas `read_csv` + `to_sql` (defaults)", naive),
         ("re-ingest with 1 % of values changed", reingest),
     ):
+        tree = f"{run.tree_mb:.0f}" if run.tree_mb else ""
         print(
             f"| {label} | {run.seconds:.2f} | {run.seconds / floor:.2f} | {run.cpu:.2f} | "
-            f"{run.cpu / floor_cpu:.2f} | {run.peak_mb:.0f} | {run.tree_mb:.0f} |"
+            f"{run.cpu / floor_cpu:.2f} | {run.peak_mb:.0f} | {tree} |"
         )
     print(
         f"| … Python start-up and imports (in every ingest) | {startup.seconds:.2f} | | "
         f"{startup.cpu:.2f} | | "
-        f"{startup.peak_mb:.0f} | {startup.tree_mb:.0f} |"
+        f"{startup.peak_mb:.0f} | |"
     )
     for label, value in phases.items():
         if not isinstance(value, list):

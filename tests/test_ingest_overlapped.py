@@ -211,6 +211,19 @@ def test_what_spans_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path,
     assert_same_both_ways(twins, path, catalog, part_values=5, must_overlap=False, monkeypatch=monkeypatch)
 
 
+@pytest.mark.parametrize("second", ["unchanged", "revised"])
+def test_a_stored_key_in_two_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path, monkeypatch, second):
+    """A stored key given twice: the database's unique key cannot catch it when a part leaves it as it is."""
+    base = _synthetic_lines(5, regions=3)
+    for engine in twins:
+        _whole_file(engine, _write(tmp_path / "base.csv", base), catalog, IngestOptions(year_range=YEARS))
+    repeat = base[0] if second == "unchanged" else _with_value(base[0], "5.55")
+    path = _write(tmp_path / "again.csv", [*base, repeat])
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=7, must_overlap=False,
+                                    monkeypatch=monkeypatch)
+    assert outcome["status"] == ("loaded" if second == "unchanged" else "rejected")
+
+
 def test_a_file_loaded_before_is_not_loaded_again(twins, catalog, tmp_path, monkeypatch):
     path = _write(tmp_path / "twice.csv", _synthetic_lines(3, regions=2))
     for engine in twins:
