@@ -244,7 +244,9 @@ def init_database(path: Path) -> None:
 
 def timed(command: list[str], env: dict | None = None, stdin: str | None = None, pss: bool = False) -> Run:
     """Wall time, CPU time and peak resident memory of one command, from start to exit; ``pss``: also the
-    peak memory of its whole process tree (then the times are not comparable: see MEASURE)."""
+    peak memory of its whole process tree (then the times are not comparable: see MEASURE). Files written
+    before are flushed to disk first, so no run pays for the writing of the one before."""
+    os.sync()
     with tempfile.TemporaryDirectory() as tmp:
         measured, out, err = Path(tmp) / "measure.json", Path(tmp) / "out", Path(tmp) / "err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -350,9 +352,12 @@ def print_header(data: Path, n_rows: int, n_indicators: int, n_regions: int, sec
 def print_results(ingest, first, reingest, second, phases, startup, shell, naive, shells, ingests) -> None:
     floor, floor_cpu = shell.seconds, shell.cpu
     print()
+    ratios = sorted(i.seconds / s.seconds for s, i in zip(shells, ingests, strict=True))
     print(f"median of {len(shells)} runs each for `.import` and the ingest command, alternating; "
           f"all runs: .import {', '.join(f'{r.seconds:.2f}' for r in shells)} s; "
-          f"ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s")
+          f"ingest {', '.join(f'{r.seconds:.2f}' for r in ingests)} s; "
+          f"ingest / .import run by run: {', '.join(f'{r:.2f}' for r in ratios)} "
+          f"(median {ratios[len(ratios) // 2]:.2f})")
     print()
     print("| step | wall s | x .import | CPU s | x .import (CPU) | peak memory MB (largest process) "
           "| peak memory MB (all processes, PSS) |")
