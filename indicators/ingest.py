@@ -47,8 +47,10 @@ import codecs
 import csv
 import io
 import multiprocessing
+import os
 import queue
 import re
+import sys
 import threading
 import traceback
 import unicodedata
@@ -597,6 +599,9 @@ def _write_batch(engine: Engine, orders, replies, parents_ends: tuple) -> None:
     and commit on "finish". The pipe closing before that rolls everything back."""
     for end in parents_ends:  # inherited copies: kept open, the orders pipe would never close
         end.close()
+    # The parent's output streams may have been locked by another of its threads (a progress spinner) at
+    # the fork; this process says everything through the pipe and never touches them.
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed by os._exit with the process
     engine.dispose(close=False)  # the parent's pooled connections are its own: open new ones
     try:
         if orders.recv()[0] != "begin":
