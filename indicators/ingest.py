@@ -46,6 +46,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import multiprocessing
 import os
 import queue
@@ -410,8 +411,11 @@ def commit_many(
 
 # --- reading and loading at once ----------------------------------------------------------------------
 
+log = logging.getLogger("innovation_monitor.ingest")
+
 OVERLAP_MIN_VALUES = 200_000  # smaller files: read, then load (overlapping gains little)
 OVERLAP_PART_VALUES = 100_000
+REPLY_POLL_SECONDS = 0.5  # how often a wait for the writer looks whether it, or the sending, has failed
 MIN_BYTES_PER_VALUE = 8  # "I,R,2024,1\n": no file of fewer bytes holds min_values values
 
 
@@ -448,8 +452,8 @@ def load_path(
     if min_values * MIN_BYTES_PER_VALUE <= size <= options.max_bytes and _can_fork():
         try:
             return _load_overlapped(engine, path, catalog, options, user, note, part_values, min_values)
-        except _NotClean:
-            pass
+        except _NotClean as exc:
+            log.info("%s: checked as a whole instead (%s)", path.name, exc or "not a clean file")
     parsed = parse_path(path, catalog, engine, options)
     if parsed.rejected():
         return parsed, None
@@ -457,7 +461,8 @@ def load_path(
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    # Linux only: macOS lists fork too, but system libraries there are not safe to use after it.
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass
@@ -481,16 +486,16 @@ def _load_overlapped(
     with _WriterProcess(engine) as writer:  # forked first, while this process is still small
         opened = _open_table(path.read_bytes(), path.name, options)
         if isinstance(opened, ParsedFile) or not opened[1].ok:
-            raise _NotClean
+            raise _NotClean("unreadable, or problems in its header")
         checksum, report, table, layout = opened
         texts = value_cells(table, layout)
         if len(texts) < min_values:
-            raise _NotClean
+            raise _NotClean("small")
         writer.order("begin")
         writer.reply("locked")  # no other batch can come now: what is read next stays true
         with engine.connect() as conn:
             if store.find_loaded_batch(conn, checksum) is not None:
-                raise _NotClean
+                raise _NotClean("loaded before")
             regions = RegionNames(catalog, conn)
             latest = store.latest_batch_id(conn)
             current = store.current_values(conn, _indicator_codes(texts, layout, catalog))
@@ -550,6 +555,8 @@ class _WriterProcess:
         orders_end.close()
         replies_end.close()
         self._pending: queue.Queue = queue.Queue()
+        self._send_failure: BaseException | None = None
+        self._finishing = False
         self._sender = threading.Thread(target=self._send, name="ingest-orders", daemon=True)
         self._sender.start()
 
@@ -557,41 +564,63 @@ class _WriterProcess:
         return self
 
     def order(self, *order) -> None:
-        """Send an order; raise at once if the writer has failed."""
+        """Send an order; raise at once if the writer or the sending has failed."""
+        self._check_sending()
         if self._replies.poll():
             self.reply("(any)")
+        if order[0] == "finish":
+            self._finishing = True
         self._pending.put(order)
 
     def reply(self, expected: str) -> tuple:
+        """Wait for the writer's next word; raise if it failed, or ended or stopped hearing from us."""
+        while not self._replies.poll(REPLY_POLL_SECONDS):
+            self._check_sending()
+            if not self._process.is_alive() and not self._replies.poll():
+                self._ended()
         try:
             kind, *payload = self._replies.recv()
         except EOFError:
-            raise RuntimeError("the writing process ended unexpectedly; nothing was written") from None
+            self._ended()
         if kind == "failed":
             name, details = payload
             if name in self.NOT_CLEAN:
-                raise _NotClean
+                raise _NotClean(f"the writer met {name}")
             raise RuntimeError(f"writing the batch failed; nothing was written:\n{details}")
         if kind != expected:
             raise RuntimeError(f"the writing process said {kind!r}, expected {expected!r}")
         return tuple(payload)
 
+    def _ended(self):
+        if self._finishing:  # it may have committed before it ended
+            raise RuntimeError("the writing process ended before confirming the batch; "
+                               "see `innovation-monitor batches` for whether it was loaded")
+        raise RuntimeError("the writing process ended unexpectedly; nothing was written")
+
+    def _check_sending(self) -> None:
+        if self._send_failure is not None:
+            raise RuntimeError("sending values to the writing process failed; nothing was written") \
+                from self._send_failure
+
     def _send(self) -> None:
-        while (order := self._pending.get()) is not None:
-            try:
+        try:
+            while (order := self._pending.get()) is not None:
                 self._orders.send(order)
-            except OSError:  # the writer is gone; its reply (or its absence) says why
-                return
+        except BaseException as exc:  # noqa: BLE001 - raised in the loading thread (_check_sending)
+            self._send_failure = exc
+            self._orders.close()  # the writer sees the pipe close and rolls back
 
     def __exit__(self, *exc) -> None:
-        self._pending.put(None)  # no more orders: a writer still waiting for one rolls back
-        self._sender.join()
-        self._orders.close()
-        self._process.join(timeout=60)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        self._replies.close()
+        try:
+            self._pending.put(None)  # no more orders: a writer still waiting for one rolls back
+            self._sender.join(timeout=60)
+        finally:
+            self._orders.close()
+            self._process.join(timeout=60)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+            self._replies.close()
 
 
 def _write_batch(engine: Engine, orders, replies, parents_ends: tuple) -> None:
@@ -669,12 +698,12 @@ def _checked_part(
     if rows.empty:  # every value of this part is missing: fine, unless the whole file is so (see _joined)
         return _Part(rows, new_regions, report, pd.DataFrame())
     if not report.ok or (rows["status"] != "ok").any():
-        raise _NotClean
+        raise _NotClean("errors")
     if len(validation.check_observations(rows, report, options.year_range, _headers(layout))):
-        raise _NotClean
+        raise _NotClean("errors")
     errors, repeats = validation.check_duplicates(rows, report)
     if len(errors) or len(repeats):
-        raise _NotClean
+        raise _NotClean("repeated keys")
     frame = ParsedFile(file_name, "", report, rows, new_regions).observations()
     diff = _with_changes(store.diff_against_current(None, frame, keys=stored), stored.current, stored)
     if not stored.current.empty:
@@ -690,20 +719,20 @@ def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], o
     disagree (a key in two parts, a new region named two ways) or hold no value at all."""
     counted = [p for p in parts if not p.rows.empty]
     if not counted:
-        raise _NotClean
+        raise _NotClean("no values")
     # A key in two parts: a new key's second insert fails in the writer (unique key: IntegrityError, not
     # clean); a stored key may be left unchanged by both, so look for the same stored row matched twice.
     matched = np.concatenate([p.diff["current_id"].to_numpy(dtype=float) for p in counted])
     matched = matched[~np.isnan(matched)]
     if len(np.unique(matched)) < len(matched):
-        raise _NotClean
+        raise _NotClean("a stored key in two parts")
     rows = pd.concat([p.rows for p in counted], ignore_index=True)
     proposals = pd.concat([p.new_regions for p in parts], ignore_index=True)
     first = proposals.drop_duplicates("code")
     if len(first) < len(proposals):
         names = first.set_index("code").loc[proposals["code"], ["name_zh", "name_en"]].fillna("").to_numpy()
         if (proposals[["name_zh", "name_en"]].fillna("").to_numpy() != names).any():
-            raise _NotClean
+            raise _NotClean("a new region named two ways")
     new_regions = first.reset_index(drop=True)
     seen: set[str] = set()
     report.new_regions = [r for p in parts for r in p.report.new_regions

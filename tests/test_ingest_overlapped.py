@@ -14,6 +14,7 @@ import random
 import shutil
 import sqlite3
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,31 @@ def test_a_writer_that_dies_or_fails_changes_nothing(seeded_engine, catalog, tmp
                   part_values=10, min_values=0)
     assert database_dump(seeded_engine) == before
     monkeypatch.undo()
+    parsed, result = load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
+                               part_values=10, min_values=0)  # the write lock was released
+    assert result is not None and result.n_new == 120
+
+
+def test_a_failure_to_send_a_part_changes_nothing_and_does_not_hang(seeded_engine, catalog, tmp_path,
+                                                                   monkeypatch):
+    """Sending a part to the writer fails (out of memory while pickling, say): the load stops with an error,
+    the writer rolls back and lets go of the database."""
+    path = _write(tmp_path / "unsent.csv", _synthetic_lines(6, regions=6))
+    before = database_dump(seeded_engine)
+    send, calls = Connection.send, []
+
+    def failing_send(self, obj):
+        calls.append(obj[0] if isinstance(obj, tuple) else obj)
+        if calls.count("part") == 2:
+            raise MemoryError("simulated")
+        return send(self, obj)
+
+    monkeypatch.setattr(Connection, "send", failing_send)
+    with pytest.raises(RuntimeError, match="nothing was written"):
+        load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
+                  part_values=10, min_values=0)
+    monkeypatch.undo()
+    assert database_dump(seeded_engine) == before
     parsed, result = load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
                                part_values=10, min_values=0)  # the write lock was released
     assert result is not None and result.n_new == 120
