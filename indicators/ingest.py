@@ -701,9 +701,8 @@ def _checked_part(
         raise _NotClean("errors")
     if len(validation.check_observations(rows, report, options.year_range, _headers(layout))):
         raise _NotClean("errors")
-    errors, repeats = validation.check_duplicates(rows, report)
-    if len(errors) or len(repeats):
-        raise _NotClean("repeated keys")
+    # A repeated key needs no look here: a new one fails in the writer (unique key), a stored one is
+    # found in _joined (the same stored row matched twice); either way the whole file decides.
     frame = ParsedFile(file_name, "", report, rows, new_regions).observations()
     diff = _with_changes(store.diff_against_current(None, frame, keys=stored), stored.current, stored)
     if not stored.current.empty:
