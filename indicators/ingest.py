@@ -512,10 +512,14 @@ def _load_overlapped(
             writer.order("part", fresh, part.diff[[*KEY, *PAYLOAD, "status", "current_id"]]
                          if len(part.diff) else None)
             parts.append(part)
+        counts = _consistent(parts)
+        # The batch's counts as parse_file's report gives them: skipped = missing (no repeats in a clean
+        # file), rejected = unreadable lines (none). The writer commits while the report is assembled.
+        skipped = sum(p.report.counts.get("missing", 0) for p in parts)
+        rejected = report.counts.get("unreadable", 0)
+        writer.order("finish", {**counts, "skipped": skipped, "rejected": rejected})
         parsed = _joined(path.name, checksum, report, parts, options)
         parsed.stored, parsed.stored_as_of_batch = current, latest
-        counts = store.diff_counts(parsed.diff)
-        writer.order("finish", {**counts, "skipped": parsed.n_skipped, "rejected": parsed.n_rejected})
         (batch_id,) = writer.reply("committed")
     return parsed, BatchResult(
         batch_id=batch_id,
@@ -712,10 +716,9 @@ def _checked_part(
     return _Part(rows, new_regions, report, diff)
 
 
-def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], options: IngestOptions) -> ParsedFile:
-    """The whole file from its parts, with the report :func:`parse_file` makes: counts added up, one entry
-    per conversion and per new region, the default-confidence note once. Raises _NotClean when the parts
-    disagree (a key in two parts, a new region named two ways) or hold no value at all."""
+def _consistent(parts: list[_Part]) -> dict[str, int]:
+    """Raise _NotClean when the parts disagree (a key in two parts, a new region named two ways) or hold
+    no value at all; otherwise return the counts of new, revised and unchanged values."""
     counted = [p for p in parts if not p.rows.empty]
     if not counted:
         raise _NotClean("no values")
@@ -725,14 +728,24 @@ def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], o
     matched = matched[~np.isnan(matched)]
     if len(np.unique(matched)) < len(matched):
         raise _NotClean("a stored key in two parts")
-    rows = pd.concat([p.rows for p in counted], ignore_index=True)
     proposals = pd.concat([p.new_regions for p in parts], ignore_index=True)
     first = proposals.drop_duplicates("code")
     if len(first) < len(proposals):
         names = first.set_index("code").loc[proposals["code"], ["name_zh", "name_en"]].fillna("").to_numpy()
         if (proposals[["name_zh", "name_en"]].fillna("").to_numpy() != names).any():
             raise _NotClean("a new region named two ways")
-    new_regions = first.reset_index(drop=True)
+    counts = [store.diff_counts(p.diff) for p in counted]
+    return {status: sum(c[status] for c in counts) for status in ("new", "revised", "unchanged")}
+
+
+def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], options: IngestOptions) -> ParsedFile:
+    """The whole file from parts that are consistent (see :func:`_consistent`), with the report
+    :func:`parse_file` makes: counts added up, one entry per conversion and per new region, the
+    default-confidence note once."""
+    counted = [p for p in parts if not p.rows.empty]
+    rows = pd.concat([p.rows for p in counted], ignore_index=True)
+    new_regions = pd.concat([p.new_regions for p in parts], ignore_index=True).drop_duplicates("code")
+    new_regions = new_regions.reset_index(drop=True)
     seen: set[str] = set()
     report.new_regions = [r for p in parts for r in p.report.new_regions
                           if r["code"] not in seen and not seen.add(r["code"])]
