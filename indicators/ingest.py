@@ -651,8 +651,7 @@ def _write_batch(engine: Engine, orders, replies, parents_ends: tuple) -> None:
                 new_regions, diff = payload
                 _create_regions(conn, new_regions)
                 if diff is not None:
-                    changes = store.prepare_changes(conn, batch_id, now, diff, statements=True)
-                    store.write_prepared(conn, changes, writer_thread=False)
+                    store.write_changes(conn, batch_id, now, diff)
         replies.send(("committed", batch_id))
     except EOFError:  # the loading process stopped or died: rolled back
         pass

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import queue
-import sys
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -32,9 +29,6 @@ CHUNK = 500
 SQLITE_MAX_PARAMETERS = 32_766
 # Rows per multi-row INSERT: statements of a few thousand rows compile slowly; 1,000 was fastest here.
 SQLITE_ROWS_PER_STATEMENT = 1_000
-# From this many rows an insert runs in two threads (see _execute_in_writer); below, one is quicker.
-SQLITE_WRITER_THREAD_ROWS = 20_000
-WRITER_SWITCH_INTERVAL = 0.000_5  # seconds; Python's default, 5 ms, makes each statement wait for the lock
 FETCH_ROWS = 100_000
 NUMERIC_TYPES = {"current_id": np.int64, "year": np.int64, "value": np.float64}
 
@@ -306,30 +300,13 @@ def set_batch_counts(conn: Connection, batch_id: int, counts: dict[str, int]) ->
 def write_changes(conn: Connection, batch_id: int, now: datetime, diff: pd.DataFrame) -> None:
     """Write the new and revised rows of ``diff`` (see :func:`diff_against_current`) as part of a batch:
     each revised value's current row moves to the history first; unchanged rows are left alone."""
-    write_prepared(conn, prepare_changes(conn, batch_id, now, diff))
-
-
-@dataclass
-class PreparedChanges:
-    """What :func:`write_prepared` writes for one batch or part of one, made without touching the
-    database (so one thread can prepare while another writes)."""
-
-    batch_id: int
-    revised_ids: list[int]
-    rows: pd.DataFrame  # to insert, with known_from and batch_id
-    parents: dict[str, set[str]]  # indicator_code / region_code -> the codes the rows use
-    statements: list[tuple[str, tuple]] | None  # SQLite: the INSERTs, ready to execute
-
-
-def prepare_changes(
-    conn: Connection, batch_id: int, now: datetime, diff: pd.DataFrame, *, statements: bool = False
-) -> PreparedChanges:
-    """The rows to insert for ``diff`` and the ids to move to the history. ``statements`` (SQLite): make
-    the INSERT statements too (only the connection's dialect is read, not the database)."""
     status = diff["status"].to_numpy(dtype=object)
     revised_ids = diff["current_id"].to_numpy()[status == "revised"].astype("int64").tolist()
+    _move_to_history(conn, revised_ids, superseded_by=batch_id, retracted=False)
     unchanged = status == "unchanged"
     to_write = diff[~unchanged] if unchanged.any() else diff
+    if not len(to_write):
+        return
     rows = to_write[KEY + PAYLOAD].astype({"year": "int64", "value": "float64"})
     codes, published = pd.factorize(rows["published_on"])  # few distinct dates: compute each once
     known = np.empty(len(published) + 1, dtype=object)
@@ -341,74 +318,8 @@ def prepare_changes(
         known_codes[codes], categories=pd.Index(distinct_known, dtype=object)
     )
     rows["batch_id"] = batch_id
-    made = None
-    if statements and conn.dialect.name == "sqlite" and len(rows):
-        made = list(_sqlite_statements(conn, OBS, rows))
-    return PreparedChanges(batch_id, revised_ids, rows, _parent_codes(rows), made)
-
-
-def write_prepared(conn: Connection, prepared: PreparedChanges, *, writer_thread: bool = True) -> None:
-    """Move the revised values to the history, check the parents, insert the rows."""
-    _move_to_history(conn, prepared.revised_ids, superseded_by=prepared.batch_id, retracted=False)
-    if not len(prepared.rows):
-        return
-    _check_parent_codes(conn, prepared.parents)
-    if prepared.statements is None:
-        insert_rows(conn, OBS, prepared.rows, writer_thread=writer_thread)
-        return
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        for sql, params in prepared.statements:
-            cursor.execute(sql, params)
-    finally:
-        cursor.close()
-
-
-class BackgroundWriter:
-    """Runs writes on one connection, in order, in a second thread, while the caller prepares the next.
-
-    The database does its part of a write without holding Python's lock (sqlite3 and psycopg release it),
-    so on two cores reading the next part of a file overlaps writing the last. Use as a context manager;
-    while it is open, only the writer may use the connection. The first failure stops the writing and is
-    raised in the caller's thread, by :meth:`submit` or on leaving the block.
-    """
-
-    def __init__(self, pending: int = 2):
-        self._pending: queue.Queue = queue.Queue(maxsize=pending)
-        self._failure: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
-        self._interval = sys.getswitchinterval()
-
-    def __enter__(self) -> BackgroundWriter:
-        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-        self._thread.start()
-        return self
-
-    def submit(self, write, *args) -> None:
-        """Queue ``write(*args)``; waits while earlier writes are pending."""
-        self._raise()
-        self._pending.put((write, args))
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self._pending.put(None)
-        self._thread.join()
-        sys.setswitchinterval(self._interval)
-        if exc_type is None:
-            self._raise()
-
-    def _raise(self) -> None:
-        if self._failure:
-            raise self._failure[0]
-
-    def _run(self) -> None:
-        while (item := self._pending.get()) is not None:
-            if self._failure:
-                continue  # drain: the caller learns of the failure at its next submit or at the end
-            write, args = item
-            try:
-                write(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                self._failure.append(exc)
+    check_parents(conn, rows)
+    insert_rows(conn, OBS, rows)
 
 
 class MissingParent(ValueError):
@@ -421,45 +332,31 @@ def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
     The foreign keys check the same, row by row; a bulk load (``db.writing(bulk=True)``) turns them off on
     SQLite and relies on this check, made once per distinct code, in the same transaction.
     """
-    _check_parent_codes(conn, _parent_codes(rows))
-
-
-def _parent_codes(rows: pd.DataFrame) -> dict[str, set[str]]:
-    out = {}
-    for column in ("indicator_code", "region_code"):
+    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
         codes = rows[column]
         if isinstance(codes.dtype, pd.CategoricalDtype):
             used = np.unique(codes.cat.codes.to_numpy())
-            out[column] = set(codes.cat.categories[used[used >= 0]].tolist())
+            wanted = set(codes.cat.categories[used[used >= 0]].tolist())
         else:
-            out[column] = set(pd.unique(codes.astype(object)))
-    return out
-
-
-def _check_parent_codes(conn: Connection, wanted: dict[str, set[str]]) -> None:
-    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
+            wanted = set(pd.unique(codes.astype(object)))
         found: set = set()
-        listed = sorted(wanted[column])
+        listed = sorted(wanted)
         for i in range(0, len(listed), CHUNK):
             found.update(conn.execute(
                 select(table.c.code).where(table.c.code.in_(listed[i:i + CHUNK]))).scalars())
-        if wanted[column] - found:
-            raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted[column] - found)[:10])}")
+        if wanted - found:
+            raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted - found)[:10])}")
 
 
-def insert_rows(conn: Connection, table, rows: pd.DataFrame, *, writer_thread: bool = True) -> None:
+def insert_rows(conn: Connection, table, rows: pd.DataFrame) -> None:
     """Insert every row of ``rows`` (columns named as the table's) into ``table``.
 
     On SQLite, many rows go in one multi-row ``INSERT ... VALUES`` statement: executemany pays for one
     statement per row (and, with AUTOINCREMENT, one ``sqlite_sequence`` update per row), which makes a
     million-row batch about 2.5x slower. A column with one value in every row (a batch's id and loading
     time; in most files the source and confidence) is bound once per statement, as a numbered parameter
-    that every row repeats. Columns that are missing in every row are left out (NULL by default).
-
-    A big insert on SQLite runs in two threads: this one turns the rows into statements while a writer
-    thread executes them on the same connection, which SQLite does without holding Python's lock; the two
-    overlap (see :func:`_execute_in_writer`); ``writer_thread=False`` when the caller already writes in a
-    thread of its own. Other databases use SQLAlchemy's own multi-row insert.
+    that every row repeats. Columns that are missing in every row are left out (NULL by default). Other
+    databases use SQLAlchemy's own multi-row insert.
     """
     if rows.empty:
         return
@@ -470,16 +367,13 @@ def insert_rows(conn: Connection, table, rows: pd.DataFrame, *, writer_thread: b
         records = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
         conn.execute(insert(table), records)
         return
-    statements = _sqlite_statements(conn, table, rows)
-    if not writer_thread or len(rows) < SQLITE_WRITER_THREAD_ROWS:
-        for sql, params in statements:
-            conn.exec_driver_sql(sql, params)
-    else:
-        _execute_in_writer(conn.connection.dbapi_connection, statements)
+    for sql, params in _sqlite_statements(conn, table, rows):
+        conn.exec_driver_sql(sql, params)
 
 
 def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
-    """(sql, parameters) of multi-row INSERTs for ``rows``, made block by block so the first is ready soon."""
+    """(sql, parameters) of multi-row INSERTs for ``rows``, made block by block (bound values of a block at a
+    time, not of every row at once)."""
     present = [c for c in rows.columns if not _all_missing(rows[c])]
     single = [c for c in present if _one_value(rows[c])]
     varying = [c for c in present if c not in single]
@@ -498,19 +392,6 @@ def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
             chunk = [column[start:start + n] for column in values]
             params = constants + tuple(chain.from_iterable(zip(*chunk, strict=True))) if chunk else constants
             yield head + _row_placeholders(columns, len(single), n), params
-
-
-def _execute_in_writer(dbapi_connection, statements) -> None:
-    """Execute ``statements`` on ``dbapi_connection`` in a :class:`BackgroundWriter` while this thread makes
-    the next ones (sqlite3 releases Python's lock while SQLite writes). The caller's transaction is the
-    connection's; the first error is raised here and the caller rolls back."""
-    cursor = dbapi_connection.cursor()
-    try:
-        with BackgroundWriter(pending=8) as writer:
-            for sql, params in statements:
-                writer.submit(cursor.execute, sql, params)
-    finally:
-        cursor.close()
 
 
 @lru_cache(maxsize=8)

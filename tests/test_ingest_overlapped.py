@@ -249,7 +249,7 @@ def _fails(*_args, **_kwargs):
 def test_a_writer_that_dies_or_fails_changes_nothing(seeded_engine, catalog, tmp_path, monkeypatch, failure):
     path = _write(tmp_path / "doomed.csv", _synthetic_lines(4, regions=6))
     before = database_dump(seeded_engine)
-    monkeypatch.setattr(store, "write_prepared", failure)  # the writing process inherits this
+    monkeypatch.setattr(store, "write_changes", failure)  # the writing process inherits this
     with pytest.raises(RuntimeError, match="nothing was written"):
         load_path(seeded_engine, path, catalog, IngestOptions(year_range=YEARS), user="tester",
                   part_values=10, min_values=0)
