@@ -10,13 +10,11 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
-from sqlalchemy import select
 
 from dashboards._auth import editor_or_none
 from dashboards._common import TABLE_FONT, current, page_header
-from indicators import db
+from indicators import db, queries
 from indicators.i18n import normalise_lang, t
-from indicators.models import ObservationHistory
 from indicators.store import RevertRefused, revert_batch
 
 dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", title="批次记录 Batches")
@@ -52,11 +50,7 @@ def batch_values(batch_id: int) -> pd.DataFrame:
     """The values a batch brought: current ones and, if revised or reverted since, from the history."""
     snap = current()
     current_rows = snap.observations[snap.observations["batch"] == batch_id]
-    with snap.engine.connect() as conn:
-        hist = pd.DataFrame(conn.execute(select(
-            ObservationHistory.indicator_code.label("indicator"), ObservationHistory.region_code.label("region"),
-            ObservationHistory.year, ObservationHistory.value, ObservationHistory.source,
-            ObservationHistory.retracted).where(ObservationHistory.batch_id == batch_id)).mappings().all())
+    hist = queries.batch_history(snap.engine, batch_id)
     parts = [current_rows.assign(state="current")[["indicator", "region", "year", "value", "source", "state"]]]
     if len(hist):
         hist["state"] = hist.pop("retracted").map({True: "retracted", False: "superseded"})
@@ -112,6 +106,6 @@ def do_revert(batch_id: int, lang: str):
         with db.writing(engine) as conn:
             result = revert_batch(conn, batch_id, user=editor.name)
     except RevertRefused as exc:
-        return dbc.Alert(exc.message_zh if lang == "zh" else exc.message_en, color="danger", id=f"{PAGE}-refused")
+        return dbc.Alert(exc.pick(lang), color="danger", id=f"{PAGE}-refused")
     return dbc.Alert(t("batches.reverted", lang, batch=batch_id, revert=result.batch_id, restored=result.n_revised),
                      color="success", id=f"{PAGE}-reverted")

@@ -26,8 +26,8 @@ def layout(pillar: str | None = None, indicators: str | None = None, regions: st
     snap = current()
     catalog = snap.catalog
     pillars = [{"label": t("common.all", lang), "value": "all"}] + [
-        {"label": p.name.get(lang), "value": p.code} for p in catalog.programme.pillars if p.code != "overall"]
-    ind_options = [{"label": i.short_name.get(lang), "value": i.code}
+        {"label": p.name.pick(lang), "value": p.code} for p in catalog.programme.pillars if p.code != "overall"]
+    ind_options = [{"label": i.short_name.pick(lang), "value": i.code}
                    for i in catalog.ordered_indicators() if i.kind != "qualitative"]
     home = catalog.programme.home_region
     reg_options = [{"label": snap.region_name(c, lang), "value": c}
@@ -79,8 +79,8 @@ def start(_n, pillar, indicators, regions, packlang, size):
 
     try:
         job = JOBS.submit(work)
-    except TooBusy:
-        return None, True, dbc.Alert(f"{TooBusy.message_zh} {TooBusy.message_en}", color="warning", id=f"{PAGE}-busy")
+    except TooBusy as exc:
+        return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{PAGE}-busy")
     return job.id, False, None
 
 

@@ -33,7 +33,7 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
     codes = comparable(snap)
     if indicator not in codes:
         indicator = codes[0] if codes else None
-    options = [{"label": snap.catalog.indicators[c].short_name.get(lang), "value": c} for c in codes]
+    options = [{"label": snap.catalog.indicators[c].short_name.pick(lang), "value": c} for c in codes]
     return html.Div([
         dcc.Store(id=f"{PAGE}-lang", data=lang),
         dcc.Store(id=f"{PAGE}-url"),

@@ -31,7 +31,7 @@ def layout(indicators: str | None = None, regions: str | None = None, history: s
     lang = normalise_lang(lang)
     snap = current()
     catalog = snap.catalog
-    ind_options = [{"label": f"{i.short_name.get(lang)} ({i.code})", "value": i.code}
+    ind_options = [{"label": f"{i.short_name.pick(lang)} ({i.code})", "value": i.code}
                    for i in catalog.indicators.values() if i.kind != "qualitative"]
     reg_options = [{"label": snap.region_name(c, lang), "value": c} for c in sorted(snap.regions["code"])]
     return html.Div([
@@ -75,9 +75,9 @@ def table_frame(snap, indicators: list[str], regions: list[str], history: bool, 
             frame = frame[frame["region"].isin(regions)]
     catalog = snap.catalog
     frame = frame.assign(
-        indicator_name=frame["indicator"].map(lambda c: catalog.indicators[c].short_name.get(lang)),
+        indicator_name=frame["indicator"].map(lambda c: catalog.indicators[c].short_name.pick(lang)),
         region_name=frame["region"].map(lambda c: snap.region_name(c, lang)),
-        unit=frame["indicator"].map(lambda c: catalog.units[catalog.indicators[c].unit].name.get(lang)),
+        unit=frame["indicator"].map(lambda c: catalog.units[catalog.indicators[c].unit].name.pick(lang)),
         confidence=frame["confidence"].map(lambda c: t(f"confidence.{c}", lang)),
     )
     return frame[COLUMNS + (HISTORY_COLUMNS if history else [])].reset_index(drop=True)

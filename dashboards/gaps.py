@@ -36,7 +36,7 @@ def layout(pillar: str | None = None, milestone: str | None = None, lang: str | 
     rows = views.gap_rows(snap)
     years = sorted({int(y) for y in rows["milestone_year"].dropna()})
     pillars = [{"label": t("common.all", lang), "value": "all"}] + [
-        {"label": p.name.get(lang), "value": p.code} for p in catalog.programme.pillars
+        {"label": p.name.pick(lang), "value": p.code} for p in catalog.programme.pillars
         if p.code in set(rows["pillar"])]
     chosen_year = int(milestone) if milestone and milestone.isdigit() and int(milestone) in years else (
         2025 if 2025 in years else (years[0] if years else None))
@@ -90,17 +90,17 @@ def _table(rows: pd.DataFrame, snap, lang: str):
     body = []
     for r in rows.itertuples(index=False):
         ind = catalog.indicators[r.indicator]
-        unit = catalog.units[ind.unit].name.get(lang)
+        unit = catalog.units[ind.unit].name.pick(lang)
         target = next((tg for tg in ind.targets if tg.plan == r.plan), None)
 
         def val(v, ind=ind, unit=unit):
             return fmt_value(v, ind.unit, unit, lang) if pd.notna(v) else "–"
 
         body.append(html.Tr([
-            html.Td(dcc.Link(ind.short_name.get(lang), href=nav_href("/trend", lang, indicator=ind.code))),
+            html.Td(dcc.Link(ind.short_name.pick(lang), href=nav_href("/trend", lang, indicator=ind.code))),
             html.Td(f"{val(r.baseline_value)} ({int(r.baseline_year)})" if pd.notna(r.baseline_year) else "–"),
             html.Td(f"{val(r.latest_value)} ({int(r.latest_year)})" if pd.notna(r.latest_year) else "–"),
-            html.Td(f"{target.wording.get(lang) if target else val(r.target)} ({int(r.milestone_year)})"),
+            html.Td(f"{target.wording.pick(lang) if target else val(r.target)} ({int(r.milestone_year)})"),
             html.Td(fmt_gap(r.gap, ind.unit, unit, lang, signed=True) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
                                                            if pd.notna(r.progress_share) and r.progress_share < 1
                                                            else "")),

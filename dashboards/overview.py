@@ -44,12 +44,12 @@ def render(snap, lang: str):
                  for c in codes]
         counts = _counts(home_rows[home_rows["indicator"].isin(codes)], lang)
         sections.append(html.Section([
-            html.Div([html.H2(pillar.name.get(lang), className="me-3 mb-1"), counts],
+            html.Div([html.H2(pillar.name.pick(lang), className="me-3 mb-1"), counts],
                      className="d-flex flex-wrap align-items-center mb-2"),
-            html.P(pillar.description.get(lang), className="text-muted small mb-2"),
+            html.P(pillar.description.pick(lang), className="text-muted small mb-2"),
             dbc.Row(cards, className="g-2"),
         ], className="im-pillar", id=f"pillar-{pillar.code}"))
-    programme = html.Div(catalog.programme.name.get(lang), className="text-muted small fw-semibold")
+    programme = html.Div(catalog.programme.name.pick(lang), className="text-muted small fw-semibold")
     return html.Div([programme, page_header(t("overview.title", lang), t("overview.subtitle", lang)), *sections])
 
 
@@ -95,10 +95,10 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
         return _goal_card(snap, ind, headline, lang)
     series = snap.series(ind.code, [home])
     latest = series.sort_values("year").iloc[-1] if len(series) else None
-    body = [html.Div(ind.short_name.get(lang), className="fw-semibold")]
+    body = [html.Div(ind.short_name.pick(lang), className="fw-semibold")]
     if latest is not None:
         body.append(html.Div([
-            html.Span(fmt_value(latest["value"], ind.unit, unit.name.get(lang), lang), className="im-value"),
+            html.Span(fmt_value(latest["value"], ind.unit, unit.name.pick(lang), lang), className="im-value"),
             html.Span(f"  {int(latest['year'])}", className="im-label ms-1"),
         ]))
     else:
@@ -127,18 +127,18 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
 
 def _goal_card(snap, ind, headline: pd.DataFrame, lang: str):
     target = ind.targets[0] if ind.targets else None
-    items = [html.Div(ind.short_name.get(lang), className="fw-semibold"),
-             html.Div(ind.name.get(lang), className="small mb-1")]
+    items = [html.Div(ind.short_name.pick(lang), className="fw-semibold"),
+             html.Div(ind.name.pick(lang), className="small mb-1")]
     if target is not None:
         stone = target.milestones[0] if target.milestones else None
         if stone is not None and stone.text is not None:
-            items.append(html.Div(f"{stone.year}: {stone.text.get(lang)}", className="im-label"))
+            items.append(html.Div(f"{stone.year}: {stone.text.pick(lang)}", className="im-label"))
         items.append(status_badge("qualitative", lang))
         evidence = [snap.catalog.indicators[c] for c in target.evidence if c in snap.catalog.indicators]
         statuses = headline["status"]
         if evidence:
             items.append(html.Ul([
-                html.Li([dcc.Link(e.short_name.get(lang), href=nav_href("/trend", lang, indicator=e.code)), " ",
+                html.Li([dcc.Link(e.short_name.pick(lang), href=nav_href("/trend", lang, indicator=e.code)), " ",
                          _status_icon(statuses.get(e.code), lang)])
                 for e in evidence if e.kind != "qualitative"], className="small mb-0 mt-1 im-evidence"))
         items.append(html.Div(f"{t('common.source', lang)}: {_short(target.source)}", className="im-source"))
@@ -160,14 +160,14 @@ def _target_text(ind, row, lang: str) -> str:
         return t("overview.no_target", lang)
     tg = quantified[0]
     year = tg.milestones[0].year if tg.milestones else ""
-    return f"{t('common.target', lang)} {year}: {tg.wording.get(lang)}"
+    return f"{t('common.target', lang)} {year}: {tg.wording.pick(lang)}"
 
 
 def _gap_text(row, ind, unit, lang: str):
     gap = row.get("gap")
     if gap is None or pd.isna(gap) or row["status"] in ("achieved", "within_band", "qualitative"):
         return None
-    text = fmt_gap(float(gap), ind.unit, unit.name.get(lang), lang, signed=True)
+    text = fmt_gap(float(gap), ind.unit, unit.name.pick(lang), lang, signed=True)
     return html.Span(text, className="small")
 
 

@@ -44,7 +44,7 @@ def indicator_options(catalog, lang: str) -> list[dict]:
     for pillar in catalog.programme.pillars:
         for ind in catalog.indicators.values():
             if ind.pillar == pillar.code and ind.kind != "qualitative":
-                options.append({"label": f"{pillar.name.get(lang)} · {ind.short_name.get(lang)}", "value": ind.code})
+                options.append({"label": f"{pillar.name.pick(lang)} · {ind.short_name.pick(lang)}", "value": ind.code})
     return options
 
 
@@ -170,7 +170,7 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
     body = html.Tbody([
         html.Tr([
             html.Td(snap.region_name(r.region, lang)), html.Td(r.year),
-            html.Td(fmt_value(r.value, ind.unit, unit.name.get(lang), lang), className="text-nowrap"),
+            html.Td(fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), className="text-nowrap"),
             html.Td(r.source, className="im-source"), html.Td(t(f"confidence.{r.confidence}", lang)),
         ]) for r in rows.itertuples(index=False)
     ])

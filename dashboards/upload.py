@@ -173,7 +173,7 @@ def _diff_table(parsed, snap, lang: str):
     changed = diff[diff["status"] != "unchanged"].head(PREVIEW_ROWS)
     frame = pd.DataFrame({
         "status": changed["status"].map(lambda s: t("upload." + s, lang)),
-        "indicator": changed["indicator_code"].map(lambda c: snap.catalog.indicators[c].short_name.get(lang)),
+        "indicator": changed["indicator_code"].map(lambda c: snap.catalog.indicators[c].short_name.pick(lang)),
         "region": changed["region_code"].map(lambda c: snap.region_name(c, lang)),
         "year": changed["year"].astype("int64"),
         "old": changed["old_value"].astype(float),
@@ -191,7 +191,7 @@ def _rows_table(parsed, snap, lang: str):
     catalog = snap.catalog
 
     def indicator_name(code):
-        return catalog.indicators[code].short_name.get(lang) if code in catalog.indicators else ""
+        return catalog.indicators[code].short_name.pick(lang) if code in catalog.indicators else ""
 
     frame = pd.DataFrame({
         "row": rows["row"], "status": rows["status"], "raw": rows["raw"],
@@ -199,7 +199,7 @@ def _rows_table(parsed, snap, lang: str):
         "region": rows["region_code"].map(lambda c: snap.region_name(c, lang) if isinstance(c, str) else ""),
         "year": rows["year"], "value": rows["value"],
         "unit": rows["indicator_code"].map(
-            lambda c: catalog.units[catalog.indicators[c].unit].name.get(lang) if c in catalog.indicators else ""),
+            lambda c: catalog.units[catalog.indicators[c].unit].name.pick(lang) if c in catalog.indicators else ""),
         "source": rows["source"],
     })
     return html.Div([html.H2(t("upload.rows", lang), className="h6"),
@@ -246,7 +246,7 @@ def commit_parsed(parsed: ingest.ParsedFile, user: str, note: str | None, skip_i
     if result.batch_id is None:
         return dbc.Alert(t("upload.already", lang, batch=result.already_loaded_as), color="info", id=f"{PAGE}-already")
     codes = sorted(set(parsed.observations()["indicator_code"]))
-    links = [dcc.Link(snap.catalog.indicators[c].short_name.get(lang), href=nav_href("/trend", lang, indicator=c),
+    links = [dcc.Link(snap.catalog.indicators[c].short_name.pick(lang), href=nav_href("/trend", lang, indicator=c),
                       className="me-3") for c in codes]
     return dbc.Alert([html.Div(t("upload.committed", lang, batch=result.batch_id, new=result.n_new,
                                   revised=result.n_revised, unchanged=result.n_unchanged)),

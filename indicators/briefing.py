@@ -99,8 +99,8 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
     names, latest, targets, statuses, fills = [], [], [], [], []
     for r in rows.itertuples(index=False):
         ind = catalog.indicators[r.indicator]
-        unit = catalog.units[ind.unit].name.get(lang)
-        names.append(ind.short_name.get(lang))
+        unit = catalog.units[ind.unit].name.pick(lang)
+        names.append(ind.short_name.pick(lang))
         latest.append(f"{fmt_value(r.latest_value, ind.unit, unit, lang)} ({int(r.latest_year)})"
                       if pd.notna(r.latest_year) else "–")
         if r.qualifier == "none" or pd.isna(r.qualifier):
@@ -177,14 +177,14 @@ def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
     home = snap.catalog.programme.home_region
     a = snap.assessment
     rows = a[a["indicator"].isin(codes) & (a["region"] == home)][STATUS_COLUMNS].copy()
-    rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.get(lang)))
+    rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.pick(lang)))
     rows.insert(rows.columns.get_loc("status") + 1, "status_label",
                 rows["status"].map(lambda s: progress.STATUS_LABELS.get(s, {}).get(lang, s)))
     return rows
 
 
 def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:
-    title = snap.catalog.programme.name.get(lang)
+    title = snap.catalog.programme.name.pick(lang)
     head = "简报图表" if lang == "zh" else "Briefing charts"
     lines = [f"# {title} · {head}", "", f"{'数据截至' if lang == 'zh' else 'Data as of'}: {data_as_of(snap)} · "
              f"{'导出于' if lang == 'zh' else 'Exported'}: {date.today():%Y-%m-%d}", "",
@@ -204,9 +204,9 @@ def _md_text(text: str) -> str:
 def index_html(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:
     esc = html.escape
     parts = [f"<!doctype html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><meta charset='utf-8'>",
-             f"<title>{esc(snap.catalog.programme.name.get(lang))}</title>",
+             f"<title>{esc(snap.catalog.programme.name.pick(lang))}</title>",
              "<body style='font-family: \"Noto Sans CJK SC\", sans-serif; max-width: 1000px; margin: auto'>",
-             f"<h1>{esc(snap.catalog.programme.name.get(lang))}</h1>",
+             f"<h1>{esc(snap.catalog.programme.name.pick(lang))}</h1>",
              f"<p>{'数据截至' if lang == 'zh' else 'Data as of'}: {esc(data_as_of(snap))}</p>",
              "<img src='scorecard.png' style='width:100%'>"]
     for name, chart in entries:

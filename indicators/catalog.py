@@ -17,10 +17,13 @@ from __future__ import annotations
 import unicodedata
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from indicators.i18n import BilingualError
+from indicators.i18n import Text as Words
 
 Kind = Literal["level", "share", "growth_rate", "count", "rank", "qualitative"]
 Direction = Literal["higher", "lower", "band"]
@@ -33,26 +36,39 @@ QUANTIFIED_QUALIFIERS = ("about", "at_least", "exceed", "at_most", "top_n")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same rules, faster
 
 
-class CatalogError(Exception):
+INVALID_CATALOG = Words("目录文件有误:", "invalid catalog:")
+
+
+class CatalogError(BilingualError):
     """A catalog file is malformed. ``problems`` holds one line per problem, naming file, entry and field."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("invalid catalog:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(INVALID_CATALOG, "\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Strict):
-    """A text in both languages; Chinese first, as the users read it."""
+def _bilingual(value: object) -> object:
+    """A catalog text is a mapping with exactly ``zh`` and ``en``, both non-empty; it becomes an i18n Text."""
+    if isinstance(value, Words):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping with zh and en")
+    unknown = sorted(set(value) - {"zh", "en"})
+    if unknown:
+        raise ValueError(f"unexpected key(s) {', '.join(map(str, unknown))}: only zh and en")
+    for lang in ("zh", "en"):
+        if not isinstance(value.get(lang), str) or not value[lang].strip():
+            raise ValueError(f"{lang} is missing or empty")
+    return Words(value["zh"], value["en"])
 
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+# Texts in both languages, Chinese first as the users read them: the one bilingual type (``i18n.Text``),
+# checked when a catalog file is read.
+Text = Annotated[Words, BeforeValidator(_bilingual)]
 
 
 class Pillar(_Strict):

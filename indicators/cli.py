@@ -141,9 +141,9 @@ def list_indicators(fmt: str, lang: str) -> None:
     for ind in catalog.indicators.values():
         unit = catalog.units[ind.unit]
         rows.append({
-            "code": ind.code, "name": ind.name.get(lang), "unit": unit.name.get(lang), "kind": ind.kind,
+            "code": ind.code, "name": ind.name.pick(lang), "unit": unit.name.pick(lang), "kind": ind.kind,
             "direction": ind.direction, "pillar": ind.pillar, "frequency": ind.frequency,
-            "targets": "; ".join(f"{t.wording.get(lang)} ({t.plan})" for t in ind.targets if t.qualifier != "none"),
+            "targets": "; ".join(f"{t.wording.pick(lang)} ({t.plan})" for t in ind.targets if t.qualifier != "none"),
         })
     emit(pd.DataFrame(rows), fmt, title="Indicators / 指标")
 
@@ -410,7 +410,7 @@ def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, l
     _require_schema(engine)
     obs = queries.observations(engine, region=reg, as_of=as_of)
     frame = progress.assess(obs, catalog, today=as_of, plan=plan, region=reg)
-    names = {code: ind.short_name.get(lang) for code, ind in catalog.indicators.items()}
+    names = {code: ind.short_name.pick(lang) for code, ind in catalog.indicators.items()}
     frame.insert(1, "name", frame["indicator"].map(names))
     labels = {code: text[lang] for code, text in progress.STATUS_LABELS.items()}
     frame.insert(frame.columns.get_loc("status") + 1, "status_label", frame["status"].map(labels))

@@ -18,6 +18,7 @@ from datetime import date
 import plotly.graph_objects as go
 
 from indicators.figures import FONT_FAMILY
+from indicators.i18n import BilingualError, Text
 
 SCALE = 2
 
@@ -35,13 +36,17 @@ SIZES = {
 }
 
 
-class ExportUnavailable(RuntimeError):
-    """No browser to render with; the message says what to install, in both languages."""
+NO_BROWSER = Text(
+    "无法导出图片:未找到 Chromium 浏览器。请安装:apt-get install -y chromium fonts-noto-cjk",
+    "Cannot export images: Chromium was not found. Install it: apt-get install -y chromium fonts-noto-cjk",
+)
+
+
+class ExportUnavailable(BilingualError):
+    """No browser to render with; the text says what to install."""
 
     def __init__(self, detail: str = ""):
-        self.message_zh = "无法导出图片:未找到 Chromium 浏览器。请安装:apt-get install -y chromium fonts-noto-cjk"
-        self.message_en = "Cannot export images: Chromium was not found. Install it: apt-get install -y chromium fonts-noto-cjk"
-        super().__init__(f"{self.message_zh}\n{self.message_en}" + (f"\n({detail})" if detail else ""))
+        super().__init__(NO_BROWSER, detail)
 
 
 def csv_text(frame, line_end: str = "\r\n") -> str:

@@ -14,16 +14,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from indicators.i18n import BilingualError, Text
+
 KEEP_SECONDS = 3600
 MAX_WORKERS = 2
 MAX_PENDING = 4  # queued or running at once; more are refused, so nobody can pile up work
 
 
-class TooBusy(RuntimeError):
-    """Too many jobs are waiting; the message says so in both languages."""
+BUSY = Text("当前生成任务过多,请稍后再试。", "Too many packs are being built; try again in a minute.")
 
-    message_zh = "当前生成任务过多,请稍后再试。"
-    message_en = "Too many packs are being built; try again in a minute."
+
+class TooBusy(BilingualError):
+    """Too many jobs are waiting."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY)
 
 
 @dataclass
@@ -50,7 +55,7 @@ class Jobs:
         with self._lock:
             self._forget_old()
             if sum(not j.finished for j in self._jobs.values()) >= MAX_PENDING:
-                raise TooBusy(f"{TooBusy.message_zh} / {TooBusy.message_en}")
+                raise TooBusy()
             self._jobs[job.id] = job
 
         def report(done: int, total: int, step: str) -> None:

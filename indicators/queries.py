@@ -1,4 +1,7 @@
-"""Reading the database into DataFrames. Only SELECTs belong here; writes are in ``store`` and ``seed``.
+"""Reading the database. Every SELECT of the application belongs here; every write is in ``store``.
+
+Reads that a write needs inside its own transaction (the stored values a batch is compared with, the
+catalog rows ``init`` brings up to date) stay beside that write in ``store``: they are part of it.
 
 ``observations`` answers both "what is the current value" and "what was known on date D" (``as_of``): a
 version is visible on D when it had been published by D (or, with no recorded publication date, loaded by
@@ -10,9 +13,9 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, case, literal, select, union_all
+from sqlalchemy import Engine, case, func, literal, select, union_all
 
-from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region
+from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region, User
 from indicators.store import as_of_cutoff
 
 OBS = Observation.__table__
@@ -121,3 +124,41 @@ def table_dump(engine: Engine, table_name: str) -> list[tuple]:
     table = Base.metadata.tables[table_name]
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns)).all()]
+
+
+def data_version(engine: Engine) -> tuple[int, int]:
+    """(newest batch id, number of batches): changes whenever anything is loaded or reverted."""
+    with engine.connect() as conn:
+        row = conn.execute(select(func.max(Batch.id), func.count(Batch.id))).one()
+    return (row[0] or 0, row[1] or 0)
+
+
+def batch_history(engine: Engine, batch_id: int) -> pd.DataFrame:
+    """The values a batch brought that were revised or retracted since (from ``observation_history``)."""
+    frame = _read(engine, select(
+        HIST.c.indicator_code.label("indicator"), HIST.c.region_code.label("region"), HIST.c.year,
+        HIST.c.value, HIST.c.source, HIST.c.retracted,
+    ).where(HIST.c.batch_id == batch_id))
+    return frame.astype({"retracted": bool})
+
+
+def users(engine: Engine) -> pd.DataFrame:
+    """Every account (name, role, active, created_at), by name; never the password hashes."""
+    frame = _read(engine, select(User.name, User.role, User.active, User.created_at).order_by(User.name))
+    return frame.astype({"active": bool})
+
+
+def user_by_id(engine: Engine, user_id: int, *, active: bool = True):
+    """(id, name, role) of the account, or None (also when it is disabled and ``active`` is asked)."""
+    statement = select(User.id, User.name, User.role).where(User.id == user_id)
+    if active:
+        statement = statement.where(User.active.is_(True))
+    with engine.connect() as conn:
+        return conn.execute(statement).first()
+
+
+def credentials(engine: Engine, name: str):
+    """(id, name, role, password_hash) of the active account called ``name``, or None."""
+    with engine.connect() as conn:
+        return conn.execute(select(User.id, User.name, User.role, User.password_hash)
+                            .where(User.name == name, User.active.is_(True))).first()

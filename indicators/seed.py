@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine
 
-from indicators import db, settings
+from indicators import db, settings, store
 from indicators.catalog import Catalog, load_catalog
-from indicators.models import Indicator, Milestone, Pillar, Plan, Region, Target
 from indicators.store import KEY, PAYLOAD, apply_batch, file_checksum, find_loaded_batch
 
 SEED_USER = "init"
@@ -96,66 +95,7 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
 
 def sync_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
     """Make the catalog tables equal to the catalog; return the number of rows changed per table."""
-    rows = catalog_rows(catalog)
-    changes = {}
-    for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Indicator, "code")):
-        table = model.__table__
-        wanted = {r[key]: r for r in rows[table.name]}
-        existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
-        if table.name == "regions":  # regions created by uploads are not the catalog's to remove
-            existing = {k: v for k, v in existing.items() if not v["from_upload"] or k in wanted}
-        changes[table.name] = _apply_rows(conn, table, key, wanted, existing)
-    changes["targets"] = _sync_targets(conn, rows["targets"])
-    return changes
-
-
-def _apply_rows(conn: Connection, table, key: str, wanted: dict, existing: dict) -> int:
-    n = 0
-    for k, row in wanted.items():
-        if k not in existing:
-            conn.execute(insert(table).values(**row))
-            n += 1
-        elif any(existing[k].get(c) != v for c, v in row.items()):
-            conn.execute(update(table).where(table.c[key] == k).values(**row))
-            n += 1
-    stale = [k for k in existing if k not in wanted]
-    if stale:
-        conn.execute(delete(table).where(table.c[key].in_(stale)))
-    return n + len(stale)
-
-
-def _sync_targets(conn: Connection, targets: list[dict]) -> int:
-    ttab, mtab = Target.__table__, Milestone.__table__
-    natural = ("indicator_code", "region_code", "plan_id")
-    existing = {tuple(r[c] for c in natural): dict(r) for r in conn.execute(select(ttab)).mappings()}
-    stones: dict[int, list[dict]] = {}
-    for r in conn.execute(select(mtab).order_by(mtab.c.year)).mappings():
-        stones.setdefault(r["target_id"], []).append({c: r[c] for c in ("year", "value", "text_zh", "text_en")})
-    n = 0
-    seen = set()
-    for t in targets:
-        t = dict(t)
-        milestones = t.pop("milestones")
-        key = tuple(t[c] for c in natural)
-        seen.add(key)
-        old = existing.get(key)
-        if old is None:
-            target_id = conn.execute(insert(ttab).values(**t)).inserted_primary_key[0]
-        elif any(old.get(c) != v for c, v in t.items()) or stones.get(old["id"], []) != milestones:
-            target_id = old["id"]
-            conn.execute(update(ttab).where(ttab.c.id == target_id).values(**t))
-            conn.execute(delete(mtab).where(mtab.c.target_id == target_id))
-        else:
-            continue
-        if milestones:
-            conn.execute(insert(mtab), [{"target_id": target_id, **m} for m in milestones])
-        n += 1
-    for key, old in existing.items():
-        if key not in seen:
-            conn.execute(delete(mtab).where(mtab.c.target_id == old["id"]))
-            conn.execute(delete(ttab).where(ttab.c.id == old["id"]))
-            n += 1
-    return n
+    return store.write_catalog_rows(conn, catalog_rows(catalog))
 
 
 def read_shipped_file(path: Path, catalog: Catalog) -> pd.DataFrame:

@@ -1,9 +1,9 @@
 """A cached, read-only view of the database at one data version, shared by pages, PNG export and CLI.
 
 What belongs here: loading the catalog once, knowing the current data version (the newest batch id, one
-cheap query), and caching per version the things every page needs (the current observations, the target
-assessment). A new upload or revert creates a batch, so the next request sees a new version and rebuilds.
-Nothing here writes.
+cheap query, ``queries.data_version``), and caching per version the things every page needs (the current
+observations, the target assessment). A new upload or revert creates a batch, so the next request sees a
+new version and rebuilds. Nothing here writes, and the reading itself is ``queries``'.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from datetime import date
 from functools import cached_property, lru_cache
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from indicators import db, queries, settings
 from indicators.catalog import Catalog, load_catalog
-from indicators.models import Batch, Region
 
 _lock = threading.Lock()
 _cache: dict[tuple, Snapshot] = {}
@@ -31,13 +30,6 @@ def catalog_at(path: str) -> Catalog:
 
 def default_catalog() -> Catalog:
     return catalog_at(str(settings.catalog_dir()))
-
-
-def data_version(engine: Engine) -> tuple[int, int]:
-    """(newest batch id, number of batches): changes whenever anything is loaded or reverted."""
-    with engine.connect() as conn:
-        row = conn.execute(select(func.max(Batch.id), func.count(Batch.id))).one()
-    return (row[0] or 0, row[1] or 0)
 
 
 @dataclass
@@ -104,18 +96,16 @@ def snapshot(engine: Engine | None = None, catalog: Catalog | None = None, as_of
     """The snapshot of the current data version (or of what was known ``as_of`` a date)."""
     engine = engine or db.default_engine()
     catalog = catalog or default_catalog()
-    version = data_version(engine)
+    version = queries.data_version(engine)
     key = (engine.url.render_as_string(hide_password=False), id(catalog), version, as_of)
     with _lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    with engine.connect() as conn:
-        regions = pd.DataFrame(conn.execute(select(Region.__table__)).mappings().all())
     snap = Snapshot(
         engine=engine, catalog=catalog, version=version, as_of=as_of,
         observations=queries.observations(engine, as_of=as_of),
-        regions=regions, batches=queries.batches(engine),
+        regions=queries.regions(engine), batches=queries.batches(engine),
     )
     with _lock:
         # keep only the newest few versions

@@ -1,10 +1,14 @@
-"""Writing statistics: apply a batch of observations with full history, and revert a batch.
+"""Every write to the database: batches of observations with full history, reverts, catalog rows, accounts.
 
-What belongs here: every write to ``observations``, ``observation_history`` and ``batches``. Each public
-function works inside the caller's transaction (a SQLAlchemy ``Connection``), so a caller that fails
-half-way rolls everything back: no half-applied batch, also when the process is killed.
+What belongs here: the writes to ``observations``, ``observation_history`` and ``batches`` (apply a batch,
+revert one), to the catalog tables (``write_catalog_rows``, from what ``seed`` builds out of the YAML catalog)
+and to ``users``, with the reads that a write makes inside its own transaction to be exact (the stored
+values a batch is compared with, the rows ``init`` compares with the catalog). Each public function works
+inside the caller's transaction (a SQLAlchemy ``Connection``), so a caller that fails half-way rolls
+everything back: no half-applied batch, also when the process is killed.
 
-Not here: parsing and validating files (``ingest``), reading (``queries``), the catalog tables (``seed``).
+Not here: parsing and validating files (``ingest``), reading for display or analysis (``queries``),
+deciding what the catalog rows are (``seed``), password hashing and roles (``users``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,20 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Connection, Float, Integer, delete, func, insert, literal, select, update
 
-from indicators.models import OBSERVATION_COLUMNS, Batch, Indicator, Observation, ObservationHistory, Region
+from indicators.i18n import BilingualError, Text
+from indicators.models import (
+    OBSERVATION_COLUMNS,
+    Batch,
+    Indicator,
+    Milestone,
+    Observation,
+    ObservationHistory,
+    Pillar,
+    Plan,
+    Region,
+    Target,
+    User,
+)
 
 KEY = ["indicator_code", "region_code", "year"]
 PAYLOAD = ["value", "source", "confidence", "note", "flag", "published_on"]
@@ -51,12 +68,8 @@ class BatchResult:
     diff: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-class RevertRefused(Exception):
+class RevertRefused(BilingualError):
     """A batch cannot be reverted exactly (unknown, already reverted, or revised by a later batch)."""
-
-    def __init__(self, message_en: str, message_zh: str):
-        self.message_en, self.message_zh = message_en, message_zh
-        super().__init__(f"{message_zh} / {message_en}")
 
 
 def utcnow() -> datetime:
@@ -498,17 +511,17 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
     """
     batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
     if batch is None:
-        raise RevertRefused(f"no batch {batch_id}", f"批次 {batch_id} 不存在")
+        raise RevertRefused(Text(f"批次 {batch_id} 不存在", f"no batch {batch_id}"))
     if batch["kind"] == "revert":
-        raise RevertRefused(
-            f"batch {batch_id} is itself a revert; load the data again instead",
+        raise RevertRefused(Text(
             f"批次 {batch_id} 本身是一次撤销;如需恢复,请重新导入数据",
-        )
+            f"batch {batch_id} is itself a revert; load the data again instead",
+        ))
     if batch["reverted_by_batch_id"] is not None:
-        raise RevertRefused(
-            f"batch {batch_id} was already reverted by batch {batch['reverted_by_batch_id']}",
+        raise RevertRefused(Text(
             f"批次 {batch_id} 已被批次 {batch['reverted_by_batch_id']} 撤销",
-        )
+            f"batch {batch_id} was already reverted by batch {batch['reverted_by_batch_id']}",
+        ))
     later = conn.execute(
         select(HIST.c.superseded_by_batch_id).distinct().where(
             HIST.c.batch_id == batch_id, HIST.c.retracted.is_(False)
@@ -516,10 +529,10 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
     ).scalars().all()
     if later:
         names = ", ".join(str(b) for b in sorted(later))
-        raise RevertRefused(
-            f"values of batch {batch_id} were revised later by batch(es) {names}; revert those first",
+        raise RevertRefused(Text(
             f"批次 {batch_id} 的数值已被后续批次 {names} 修订;请先撤销这些批次",
-        )
+            f"values of batch {batch_id} were revised later by batch(es) {names}; revert those first",
+        ))
 
     now = utcnow()
     removed_ids = conn.execute(select(OBS.c.id).where(OBS.c.batch_id == batch_id)).scalars().all()
@@ -546,6 +559,88 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
             conn.execute(delete(HIST).where(HIST.c.id.in_(hist_ids[i:i + CHUNK])))
     conn.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(reverted_by_batch_id=revert_id))
     return BatchResult(batch_id=revert_id, n_revised=len(restored), n_new=0, n_unchanged=0)
+
+
+def write_catalog_rows(conn: Connection, rows: dict[str, list[dict]]) -> dict[str, int]:
+    """Make the catalog tables equal to ``rows`` (``seed.catalog_rows``); the number of rows changed per table.
+
+    Regions that uploads created are kept: they are not the catalog's to remove.
+    """
+    changes = {}
+    for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Indicator, "code")):
+        table = model.__table__
+        wanted = {r[key]: r for r in rows[table.name]}
+        existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
+        if table.name == "regions":  # regions created by uploads are not the catalog's to remove
+            existing = {k: v for k, v in existing.items() if not v["from_upload"] or k in wanted}
+        changes[table.name] = _apply_rows(conn, table, key, wanted, existing)
+    changes["targets"] = _sync_targets(conn, rows["targets"])
+    return changes
+
+
+def _apply_rows(conn: Connection, table, key: str, wanted: dict, existing: dict) -> int:
+    n = 0
+    for k, row in wanted.items():
+        if k not in existing:
+            conn.execute(insert(table).values(**row))
+            n += 1
+        elif any(existing[k].get(c) != v for c, v in row.items()):
+            conn.execute(update(table).where(table.c[key] == k).values(**row))
+            n += 1
+    stale = [k for k in existing if k not in wanted]
+    if stale:
+        conn.execute(delete(table).where(table.c[key].in_(stale)))
+    return n + len(stale)
+
+
+def _sync_targets(conn: Connection, targets: list[dict]) -> int:
+    ttab, mtab = Target.__table__, Milestone.__table__
+    natural = ("indicator_code", "region_code", "plan_id")
+    existing = {tuple(r[c] for c in natural): dict(r) for r in conn.execute(select(ttab)).mappings()}
+    stones: dict[int, list[dict]] = {}
+    for r in conn.execute(select(mtab).order_by(mtab.c.year)).mappings():
+        stones.setdefault(r["target_id"], []).append({c: r[c] for c in ("year", "value", "text_zh", "text_en")})
+    n = 0
+    seen = set()
+    for t in targets:
+        t = dict(t)
+        milestones = t.pop("milestones")
+        key = tuple(t[c] for c in natural)
+        seen.add(key)
+        old = existing.get(key)
+        if old is None:
+            target_id = conn.execute(insert(ttab).values(**t)).inserted_primary_key[0]
+        elif any(old.get(c) != v for c, v in t.items()) or stones.get(old["id"], []) != milestones:
+            target_id = old["id"]
+            conn.execute(update(ttab).where(ttab.c.id == target_id).values(**t))
+            conn.execute(delete(mtab).where(mtab.c.target_id == target_id))
+        else:
+            continue
+        if milestones:
+            conn.execute(insert(mtab), [{"target_id": target_id, **m} for m in milestones])
+        n += 1
+    for key, old in existing.items():
+        if key not in seen:
+            conn.execute(delete(mtab).where(mtab.c.target_id == old["id"]))
+            conn.execute(delete(ttab).where(ttab.c.id == old["id"]))
+            n += 1
+    return n
+
+
+def add_user(conn: Connection, name: str, password_hash: str, role: str) -> int | None:
+    """A new active account; its id, or None if the name is taken."""
+    users = User.__table__
+    if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+        return None
+    return conn.execute(insert(users).values(
+        name=name, password_hash=password_hash, role=role, active=True, created_at=utcnow(),
+    )).inserted_primary_key[0]
+
+
+def update_user(conn: Connection, name: str, **values) -> int:
+    """Change an account's password hash, role or active flag; the number of accounts changed (0 or 1)."""
+    users = User.__table__
+    return conn.execute(update(users).where(users.c.name == name).values(**values)).rowcount
 
 
 def as_of_cutoff(day: date) -> datetime:

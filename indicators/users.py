@@ -13,11 +13,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indicators.models import User
-from indicators.store import utcnow
+from indicators import queries, store
+from indicators.i18n import BilingualError, Text
 
 ROLES = ("viewer", "editor", "admin")
 EDIT_ROLES = ("editor", "admin")
@@ -25,9 +25,15 @@ MIN_PASSWORD_LENGTH = 10
 
 security_log = logging.getLogger("innovation_monitor.security")
 
+UNKNOWN_ROLE = Text("未知角色:{role}(可选:{roles})", "unknown role: {role} ({roles})")
+EMPTY_NAME = Text("用户名不能为空", "the name is empty")
+SHORT_PASSWORD = Text("密码至少{n}个字符", "the password needs at least {n} characters")
+USER_EXISTS = Text("用户已存在:{name}", "the user exists already: {name}")
+NO_SUCH_USER = Text("没有该用户:{name}", "no such user: {name}")
 
-class AccountError(ValueError):
-    """A user-management request that cannot be done (the message is bilingual)."""
+
+class AccountError(BilingualError, ValueError):
+    """A user-management request that cannot be done."""
 
 
 @dataclass(frozen=True)
@@ -41,60 +47,55 @@ class Account:
         return self.role in EDIT_ROLES
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(SHORT_PASSWORD.format(n=MIN_PASSWORD_LENGTH))
+
+
 def add_user(engine: Engine, name: str, password: str, role: str) -> Account:
     name = name.strip()
     if role not in ROLES:
-        raise AccountError(f"未知角色 / unknown role: {role} ({', '.join(ROLES)})")
+        raise AccountError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
     if not name:
-        raise AccountError("用户名不能为空 / the name is empty")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少{MIN_PASSWORD_LENGTH}个字符 / the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(EMPTY_NAME)
+    _check_password(password)
     with engine.begin() as conn:
-        if conn.execute(select(User.id).where(User.name == name)).first():
-            raise AccountError(f"用户已存在 / the user exists already: {name}")
-        user_id = conn.execute(User.__table__.insert().values(
-            name=name, password_hash=generate_password_hash(password), role=role, active=True,
-            created_at=utcnow())).inserted_primary_key[0]
+        user_id = store.add_user(conn, name, generate_password_hash(password), role)
+    if user_id is None:
+        raise AccountError(USER_EXISTS.format(name=name))
     security_log.info("user added: %s (%s)", name, role)
     return Account(user_id, name, role)
 
 
 def set_password(engine: Engine, name: str, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少{MIN_PASSWORD_LENGTH}个字符 / the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     with engine.begin() as conn:
-        done = conn.execute(update(User).where(User.name == name)
-                            .values(password_hash=generate_password_hash(password))).rowcount
+        done = store.update_user(conn, name, password_hash=generate_password_hash(password))
     if not done:
-        raise AccountError(f"没有该用户 / no such user: {name}")
+        raise AccountError(NO_SUCH_USER.format(name=name))
     security_log.info("password changed: %s", name)
 
 
 def set_active(engine: Engine, name: str, active: bool) -> None:
     with engine.begin() as conn:
-        done = conn.execute(update(User).where(User.name == name).values(active=active)).rowcount
+        done = store.update_user(conn, name, active=active)
     if not done:
-        raise AccountError(f"没有该用户 / no such user: {name}")
+        raise AccountError(NO_SUCH_USER.format(name=name))
     security_log.info("user %s: %s", "enabled" if active else "disabled", name)
 
 
 def list_users(engine: Engine) -> list[dict]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(User.name, User.role, User.active, User.created_at).order_by(User.name)).all()
-    return [dict(r._mapping) for r in rows]
+    return queries.users(engine).to_dict("records")
 
 
 def get_account(engine: Engine, user_id: int) -> Account | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(User.id, User.name, User.role).where(User.id == user_id, User.active.is_(True))).first()
+    row = queries.user_by_id(engine, user_id)
     return Account(*row) if row else None
 
 
 def authenticate(engine: Engine, name: str, password: str) -> Account | None:
     """The account if the name and password match an active user; None otherwise (same time either way)."""
-    with engine.connect() as conn:
-        row = conn.execute(select(User.id, User.name, User.role, User.password_hash)
-                           .where(User.name == name.strip(), User.active.is_(True))).first()
+    row = queries.credentials(engine, name.strip())
     # check a hash even for unknown names, so the answer's timing does not tell which names exist
     stored = row.password_hash if row else _DUMMY_HASH
     ok = check_password_hash(stored, password)

@@ -35,8 +35,8 @@ def year_bounds(snap: Snapshot, indicator: str) -> tuple[int, int]:
 
 def chart_title(snap: Snapshot, indicator: str, lang: str) -> str:
     ind = snap.catalog.indicators[indicator]
-    unit = snap.catalog.units[ind.unit].name.get(lang)
-    return f"{ind.name.get(lang)}({unit})" if lang == "zh" else f"{ind.name.get(lang)} ({unit})"
+    unit = snap.catalog.units[ind.unit].name.pick(lang)
+    return f"{ind.name.pick(lang)}({unit})" if lang == "zh" else f"{ind.name.pick(lang)} ({unit})"
 
 
 def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
@@ -65,7 +65,7 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
         fig.update_yaxes(visible=False)
     else:
         fig = figures.trend(
-            series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit, unit_name=unit.name.get(lang),
+            series, lang=lang, indicator_name=ind.name.pick(lang), unit_code=ind.unit, unit_name=unit.name.pick(lang),
             region_names={c: snap.region_name(c, lang) for c in regions}, home_region=home,
             milestones=milestones, path=path, projection=projection, vintages=vintage_rows, editions=editions,
             rank=ind.kind == "rank", title=title,
@@ -80,8 +80,8 @@ def edition_breaks(ind, lang: str) -> list[dict]:
         if edition.field:
             label = f"{edition.field}城" if lang == "zh" else f"{edition.field} cities"
         else:
-            label = edition.note.get(lang)
-        breaks.append({"year": edition.year, "label": label, "note": edition.note.get(lang)})
+            label = edition.note.pick(lang)
+        breaks.append({"year": edition.year, "label": label, "note": edition.note.pick(lang)})
     return breaks
 
 
@@ -111,7 +111,7 @@ def target_layers(ind, rows: pd.DataFrame, lang: str):
 def target_wording(ind, plan: str, lang: str) -> str:
     for tg in ind.targets:
         if tg.plan == plan:
-            return tg.wording.get(lang)
+            return tg.wording.pick(lang)
     return ""
 
 
@@ -149,7 +149,7 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
     if series.empty:
         return t("empty.no_data", lang)
     latest = series.iloc[-1]
-    value = fmt_value(float(latest["value"]), ind.unit, unit.name.get(lang), lang)
+    value = fmt_value(float(latest["value"]), ind.unit, unit.name.pick(lang), lang)
     year = int(latest["year"])
     quantified = rows[rows["milestone_year"].notna() & rows["target"].notna()].sort_values("milestone_year")
     if len(quantified):
@@ -181,7 +181,7 @@ def gap_rows(snap: Snapshot, pillar: str | None = None, milestone: int | None = 
 
 def gap_figures(snap: Snapshot, rows: pd.DataFrame, lang: str) -> tuple[go.Figure, go.Figure | None]:
     """The progress bullet chart and, where growth is compound, actual versus required pace."""
-    labels = {c: snap.catalog.indicators[c].short_name.get(lang) for c in rows["indicator"]}
+    labels = {c: snap.catalog.indicators[c].short_name.pick(lang) for c in rows["indicator"]}
     status_labels = {k: v[lang] for k, v in progress.STATUS_LABELS.items()}
     progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, status_labels=status_labels,
                                          title=t("gaps.progress", lang))
@@ -211,11 +211,11 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
         latest = series[series["year"] == edition]
         editions = edition_breaks(ind, lang)
         over_time = figures.bump(series, lang=lang, region_names=names, home_region=home, editions=editions,
-                                 title=f"{ind.name.get(lang)} · {t('compare.bump', lang)}")
+                                 title=f"{ind.name.pick(lang)} · {t('compare.bump', lang)}")
     else:
-        over_time = figures.trend(series, lang=lang, indicator_name=ind.name.get(lang), unit_code=ind.unit,
-                                  unit_name=unit.name.get(lang), region_names=names, home_region=home,
+        over_time = figures.trend(series, lang=lang, indicator_name=ind.name.pick(lang), unit_code=ind.unit,
+                                  unit_name=unit.name.pick(lang), region_names=names, home_region=home,
                                   title=chart_title(snap, indicator, lang))
     bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
-                               unit_name=unit.name.get(lang), rank=rank, title=t("compare.latest", lang))
+                               unit_name=unit.name.pick(lang), rank=rank, title=t("compare.latest", lang))
     return over_time, bars, series
