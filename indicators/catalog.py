@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
 from indicators.i18n import BilingualError
 from indicators.i18n import Text as Words
@@ -67,8 +67,8 @@ def _bilingual(value: object) -> object:
 
 
 # Texts in both languages, Chinese first as the users read them: the one bilingual type (``i18n.Text``),
-# checked when a catalog file is read.
-Text = Annotated[Words, BeforeValidator(_bilingual)]
+# checked when a catalog file is read and written back as {zh, en} (the JSON columns of the catalog tables).
+Text = Annotated[Words, BeforeValidator(_bilingual), PlainSerializer(lambda t: {"zh": t.zh, "en": t.en})]
 
 
 class Pillar(_Strict):

@@ -6,20 +6,23 @@ Exit codes: 0 success, 1 rejected input (a report is printed), 2 usage error.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import sys
 from datetime import date
+from functools import cached_property
+from typing import NoReturn
 
 import click
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from indicators import db, queries, settings
-from indicators.catalog import CatalogError, load_catalog
-from indicators.i18n import fmt_number
+from indicators.catalog import Catalog, CatalogError, load_catalog
+from indicators.i18n import BilingualError, Text, fmt_number
 from indicators.store import RevertRefused, revert_batch
 
 EXIT_REJECTED = 1
@@ -28,15 +31,50 @@ FORMATS = click.Choice(["table", "csv", "json"])
 err = Console(stderr=True)
 
 
-def _engine():
-    return db.engine_for(settings.database_url())
+class Cli:
+    """What the commands share, made once on first use: the catalog, the database and how to fail.
 
+    Commands receive it with ``@pass_cli``. ``engine`` is a database with the schema in place (a command
+    on an empty database stops with a clear message); ``init`` alone uses ``raw_engine``.
+    """
 
-def _require_schema(engine) -> None:
-    if db.schema_revision(engine) is None:
-        err.print("[red]The database is empty. Run `innovation-monitor init` first.[/red] "
-                  "数据库为空,请先运行 `innovation-monitor init`。")
+    @cached_property
+    def catalog(self) -> Catalog:
+        try:
+            return load_catalog(settings.catalog_dir())
+        except CatalogError as exc:
+            self.fail(exc)
+
+    @cached_property
+    def raw_engine(self) -> Engine:
+        return db.engine_for(settings.database_url())
+
+    @cached_property
+    def engine(self) -> Engine:
+        if db.schema_revision(self.raw_engine) is None:
+            self.fail(EMPTY_DATABASE)
+        return self.raw_engine
+
+    def indicator(self, name: str | None) -> str | None:
+        """The catalog code of an indicator named by code, name or alias (``--indicator``)."""
+        return _resolve(name, self.catalog.find_indicator, "indicator", "指标")
+
+    def region(self, name: str | None) -> str | None:
+        """The code of a region named by code, name or alias (``--region``)."""
+        return _resolve(name, self.catalog.find_region, "region", "地区")
+
+    @staticmethod
+    def fail(error: BilingualError | Text) -> NoReturn:
+        """Print what went wrong in both languages and exit with :data:`EXIT_REJECTED`."""
+        text = error.text if isinstance(error, BilingualError) else error
+        detail = error.detail if isinstance(error, BilingualError) else ""
+        err.print(f"[red]{escape(text.zh)}[/red]\n[red]{escape(text.en)}[/red]" + escape(detail))
         sys.exit(EXIT_REJECTED)
+
+
+pass_cli = click.make_pass_decorator(Cli, ensure=True)
+EMPTY_DATABASE = Text("数据库为空,请先运行 `innovation-monitor init`。",
+                      "The database is empty. Run `innovation-monitor init` first.")
 
 
 def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
@@ -70,25 +108,11 @@ def _terminal_width() -> int:
 
 
 def run() -> None:
-    """The ``innovation-monitor`` command: :func:`main`, then exit without tearing the interpreter down.
-
-    Once a command is done, Python still takes about a quarter of a second to dismantle the modules it
-    imported (pandas, SQLAlchemy, pydantic ...). Here the databases are closed, exit handlers run and
-    output is flushed as usual; only that teardown is skipped. Tests call :func:`main` itself.
-    """
+    """The ``innovation-monitor`` command: :func:`main`, with the databases closed on the way out."""
     try:
         main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    db.dispose_engines()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code or 0)
+    finally:
+        db.dispose_engines()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,16 +125,12 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
+@pass_cli
+def init(cli: Cli) -> None:
     """Create or upgrade the database, load the catalog and the shipped data. Safe to run again."""
     from indicators.seed import run_init
 
-    engine = _engine()
-    try:
-        catalog = load_catalog(settings.catalog_dir())
-    except CatalogError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(EXIT_REJECTED)
+    engine, catalog = cli.raw_engine, cli.catalog
     with err.status("Initialising the database / 正在初始化数据库 …"):
         report = run_init(engine, catalog)
     url = engine.url.render_as_string(hide_password=True)
@@ -134,9 +154,10 @@ def init() -> None:
 @main.command("indicators")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-def list_indicators(fmt: str, lang: str) -> None:
+@pass_cli
+def list_indicators(cli: Cli, fmt: str, lang: str) -> None:
     """List the indicator catalog."""
-    catalog = load_catalog(settings.catalog_dir())
+    catalog = cli.catalog
     rows = []
     for ind in catalog.indicators.values():
         unit = catalog.units[ind.unit]
@@ -163,13 +184,11 @@ def _parse_date(_ctx, _param, value: str | None) -> date | None:
 @click.option("--as-of", "as_of", callback=_parse_date, help="What was known on this date (YYYY-MM-DD).")
 @click.option("--history", is_flag=True, help="Every version of every value, with its status.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def list_observations(indicator, region, as_of, history, fmt) -> None:
+@pass_cli
+def list_observations(cli: Cli, indicator, region, as_of, history, fmt) -> None:
     """Observations with their source, confidence and batch."""
-    catalog = load_catalog(settings.catalog_dir())
-    ind = _resolve(indicator, catalog.find_indicator, "indicator", "指标")
-    reg = _resolve(region, catalog.find_region, "region", "地区")
-    engine = _engine()
-    _require_schema(engine)
+    ind, reg = cli.indicator(indicator), cli.region(region)
+    engine = cli.engine
     frame = queries.observations(engine, indicator=ind, region=reg, as_of=as_of, history=history)
     columns = ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch", "published_on", "note"]
     if history:
@@ -226,7 +245,8 @@ def _check_encoding(_ctx, _param, value: str | None) -> str | None:
 @click.option("--note", help="Why these files are loaded (kept with each batch).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="How to print the report.")
-def ingest_files(files, encoding, dry_run, skip_invalid, source, confidence, max_mb, user, note, fmt) -> None:
+@pass_cli
+def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confidence, max_mb, user, note, fmt) -> None:
     """Load CSV files of observations, one batch per file, all in one transaction.
 
     Any error in any file rejects them all (exit 1) unless --skip-invalid; a file loaded before is not
@@ -236,9 +256,7 @@ def ingest_files(files, encoding, dry_run, skip_invalid, source, confidence, max
 
     from indicators import ingest
 
-    catalog = load_catalog(settings.catalog_dir())
-    engine = _engine()
-    _require_schema(engine)
+    catalog, engine = cli.catalog, cli.engine
     options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence,
                                    max_bytes=int(max_mb * 1024 * 1024))
     if len(files) == 1 and not dry_run and not skip_invalid:  # one file: loaded while it is read
@@ -349,11 +367,10 @@ def _print_diff(out: Console, rows: list[dict]) -> None:
 
 @main.command("batches")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def list_batches(fmt: str) -> None:
+@pass_cli
+def list_batches(cli: Cli, fmt: str) -> None:
     """Every batch (seed, upload, revert) with its counts."""
-    engine = _engine()
-    _require_schema(engine)
-    frame = queries.batches(engine)
+    frame = queries.batches(cli.engine)
     cols = ["id", "kind", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged", "n_skipped",
             "n_rejected", "reverts_batch_id", "reverted_by_batch_id", "note"]
     emit(frame[cols], fmt, title="Batches / 批次")
@@ -363,16 +380,14 @@ def list_batches(fmt: str) -> None:
 @click.argument("batch", type=int)
 @click.option("--user", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
 @click.option("--note", help="Why the batch is reverted.")
-def revert(batch: int, user: str, note: str | None) -> None:
+@pass_cli
+def revert(cli: Cli, batch: int, user: str, note: str | None) -> None:
     """Restore exactly the state before BATCH (recorded as a batch of its own)."""
-    engine = _engine()
-    _require_schema(engine)
     try:
-        with db.writing(engine) as conn:
+        with db.writing(cli.engine) as conn:
             result = revert_batch(conn, batch, user=user, note=note)
     except RevertRefused as exc:
-        err.print(f"[red]{exc.message_zh}[/red]\n[red]{exc.message_en}[/red]")
-        sys.exit(EXIT_REJECTED)
+        cli.fail(exc)
     click.echo(f"batch {batch} reverted by batch {result.batch_id}: {result.n_revised} earlier values restored.")
     click.echo(f"已撤销批次 {batch}(撤销记录为批次 {result.batch_id}),恢复 {result.n_revised} 个原值。")
 
@@ -394,21 +409,20 @@ STATUS_TABLE_COLUMNS = [
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--wide", is_flag=True, help="Every main column in the table (default: a compact set that fits a terminal).")
-def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, lang: str, wide: bool) -> None:
+@pass_cli
+def status(cli: Cli, region: str | None, plan: str | None, as_of: date | None, fmt: str, lang: str, wide: bool) -> None:
     """Progress towards the targets: one row per indicator x region x milestone. 目标进展。
 
     The table shows the main columns; csv and json give every column of the assessment.
     """
     from indicators import progress
 
-    catalog = load_catalog(settings.catalog_dir())
-    reg = _resolve(region, catalog.find_region, "region", "地区")
+    catalog = cli.catalog
+    reg = cli.region(region)
     if plan is not None and plan not in catalog.plans:
         raise click.BadParameter(f"unknown plan {plan!r} / 未知规划 (known: {', '.join(catalog.plans)})",
                                  param_hint="--plan")
-    engine = _engine()
-    _require_schema(engine)
-    obs = queries.observations(engine, region=reg, as_of=as_of)
+    obs = queries.observations(cli.engine, region=reg, as_of=as_of)
     frame = progress.assess(obs, catalog, today=as_of, plan=plan, region=reg)
     names = {code: ind.short_name.pick(lang) for code, ind in catalog.indicators.items()}
     frame.insert(1, "name", frame["indicator"].map(names))
@@ -425,12 +439,12 @@ def status(region: str | None, plan: str | None, as_of: date | None, fmt: str, l
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--debug", is_flag=True, help="Dash's development server with hot reload (not for production).")
-def serve(host: str, port: int, threads: int, debug: bool) -> None:
+@pass_cli
+def serve(cli: Cli, host: str, port: int, threads: int, debug: bool) -> None:
     """Serve the dashboard (waitress; Dash's debug server only with --debug)."""
     import importlib
 
-    engine = _engine()
-    _require_schema(engine)
+    cli.engine  # noqa: B018 - stop here, with a clear message, when the database is empty
     shell = importlib.import_module("app")  # the Dash shell lives outside this package
     if debug:
         shell.app.run(host=host, port=port, debug=True)
@@ -450,59 +464,53 @@ def users_group() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="editor", show_default=True)
 @click.password_option(help="Prompted (twice) when not given.")
-def users_add(name: str, role: str, password: str) -> None:
+@pass_cli
+def users_add(cli: Cli, name: str, role: str, password: str) -> None:
     """Create an account (the password is stored hashed with scrypt)."""
     from indicators import users
 
-    engine = _engine()
-    _require_schema(engine)
     try:
-        account = users.add_user(engine, name, password, role)
+        account = users.add_user(cli.engine, name, password, role)
     except users.AccountError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(EXIT_REJECTED)
+        cli.fail(exc)
     click.echo(f"user {account.name} ({account.role}) created. 已创建用户。")
 
 
 @users_group.command("passwd")
 @click.argument("name")
 @click.password_option(help="Prompted (twice) when not given.")
-def users_passwd(name: str, password: str) -> None:
+@pass_cli
+def users_passwd(cli: Cli, name: str, password: str) -> None:
     """Set a new password."""
     from indicators import users
 
     try:
-        users.set_password(_engine(), name, password)
+        users.set_password(cli.engine, name, password)
     except users.AccountError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(EXIT_REJECTED)
+        cli.fail(exc)
     click.echo("password changed. 密码已更改。")
 
 
 @users_group.command("disable")
 @click.argument("name")
-def users_disable(name: str) -> None:
+@pass_cli
+def users_disable(cli: Cli, name: str) -> None:
     """Stop an account from signing in (its batches keep its name)."""
     from indicators import users
 
     try:
-        users.set_active(_engine(), name, False)
+        users.set_active(cli.engine, name, False)
     except users.AccountError as exc:
-        err.print(f"[red]{exc}[/red]")
-        sys.exit(EXIT_REJECTED)
+        cli.fail(exc)
     click.echo(f"user {name} disabled. 已停用。")
 
 
 @users_group.command("list")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def users_list(fmt: str) -> None:
+@pass_cli
+def users_list(cli: Cli, fmt: str) -> None:
     """Every account with its role."""
-    from indicators import users
-
-    engine = _engine()
-    _require_schema(engine)
-    emit(pd.DataFrame(users.list_users(engine), columns=["name", "role", "active", "created_at"]), fmt,
-         title="Users / 用户")
+    emit(queries.users(cli.engine), fmt, title="Users / 用户")
 
 
 def _export_or_exit(action):
@@ -512,8 +520,7 @@ def _export_or_exit(action):
     try:
         return action()
     except ExportUnavailable as exc:
-        err.print(f"[red]{exc.message_zh}[/red]\n[red]{exc.message_en}[/red]")
-        sys.exit(EXIT_REJECTED)
+        Cli.fail(exc)
 
 
 @main.command("export-png")
@@ -524,17 +531,15 @@ def _export_or_exit(action):
               help="slide: 16:9, 2560x1440 px; page: 1920x1200 px (both 2x).")
 @click.option("--svg", is_flag=True, help="Write SVG instead of PNG.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
-def export_png(indicator, regions, lang, size, svg, output) -> None:
+@pass_cli
+def export_png(cli: Cli, indicator, regions, lang, size, svg, output) -> None:
     """Export one indicator's trend chart, ready to paste into a briefing. 导出单个指标图表。"""
     from indicators import briefing, export
     from indicators.snapshot import snapshot
 
-    catalog = load_catalog(settings.catalog_dir())
-    code = _resolve(indicator, catalog.find_indicator, "indicator", "指标")
-    codes = [_resolve(r, catalog.find_region, "region", "地区") for r in regions] or None
-    engine = _engine()
-    _require_schema(engine)
-    snap = snapshot(engine, catalog)
+    code = cli.indicator(indicator)
+    codes = [cli.region(r) for r in regions] or None
+    snap = snapshot(cli.engine, cli.catalog)
     chart = briefing.indicator_chart(snap, code, lang=lang, regions=codes, size=size)
     image = _export_or_exit(lambda: export.to_image(chart.figure, size=size, fmt="svg" if svg else "png"))
     with open(output, "wb") as fh:
@@ -549,23 +554,22 @@ def export_png(indicator, regions, lang, size, svg, output) -> None:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--size", type=click.Choice(["slide", "page"]), default="slide", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
-def brief(pillar, indicators, regions, lang, size, output) -> None:
+@pass_cli
+def brief(cli: Cli, pillar, indicators, regions, lang, size, output) -> None:
     """Build a briefing pack (zip): a PNG per indicator, the scorecard, the status table and an index."""
     from rich.progress import Progress
 
     from indicators import briefing
     from indicators.snapshot import snapshot
 
-    catalog = load_catalog(settings.catalog_dir())
+    catalog = cli.catalog
     if pillar and pillar not in catalog.pillars:
         raise click.BadParameter(f"unknown pillar {pillar!r}; one of {', '.join(catalog.pillars)}",
                                  param_hint="--pillar")
-    codes = [_resolve(i, catalog.find_indicator, "indicator", "指标") for i in indicators] or None
+    codes = [cli.indicator(i) for i in indicators] or None
     home = catalog.programme.home_region
-    region_codes = [home] + [_resolve(r, catalog.find_region, "region", "地区") for r in regions] if regions else None
-    engine = _engine()
-    _require_schema(engine)
-    snap = snapshot(engine, catalog)
+    region_codes = [home] + [cli.region(r) for r in regions] if regions else None
+    snap = snapshot(cli.engine, catalog)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("Building the briefing pack / 正在生成简报包", total=None)
 

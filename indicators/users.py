@@ -84,10 +84,6 @@ def set_active(engine: Engine, name: str, active: bool) -> None:
     security_log.info("user %s: %s", "enabled" if active else "disabled", name)
 
 
-def list_users(engine: Engine) -> list[dict]:
-    return queries.users(engine).to_dict("records")
-
-
 def get_account(engine: Engine, user_id: int) -> Account | None:
     row = queries.user_by_id(engine, user_id)
     return Account(*row) if row else None
