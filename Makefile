@@ -1,6 +1,8 @@
 # One task runner for the README, CI and developers.
 #   make run    set up and serve the dashboard on the embedded SQLite database with the shipped data
 #   make test   set up and run the whole test suite (SQLite, PostgreSQL and headless Chromium)
+#   make lint   ruff and the type checker (mypy, clean on indicators/)
+#   make lock   pin every dependency again after a change to pyproject.toml (requirements.lock)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-deps venv init serve lint format benchmarks screenshots sample-pack clean
+.PHONY: run test setup system-deps venv init serve lint format lock benchmarks screenshots sample-pack clean
 
 run: setup init serve
 
@@ -23,10 +25,11 @@ system-deps:
 
 venv: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
+# Every install takes the versions pinned in requirements.lock, the ones the tests ran with.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	@touch $@
 
 init: venv
@@ -37,6 +40,12 @@ serve: venv
 
 lint: venv
 	$(BIN)/ruff check indicators dashboards tests benchmarks tools app.py
+	$(BIN)/mypy
+
+lock: venv
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header --quiet -o requirements.lock
 
 format: venv
 	$(BIN)/ruff format indicators dashboards tests benchmarks tools app.py

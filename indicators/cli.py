@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from typing import NoReturn
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 from indicators import db, queries, settings
 from indicators.catalog import Catalog, CatalogError, load_catalog
 from indicators.i18n import BilingualError, Text, fmt_number
-from indicators.store import RevertRefused, revert_batch
+from indicators.store import BatchResult, RevertRefused, revert_batch
 
 EXIT_REJECTED = 1
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -55,13 +56,16 @@ class Cli:
             self.fail(EMPTY_DATABASE)
         return self.raw_engine
 
-    def indicator(self, name: str | None) -> str | None:
+    def indicator(self, name: str) -> str:
         """The catalog code of an indicator named by code, name or alias (``--indicator``)."""
         return _resolve(name, self.catalog.find_indicator, "indicator", "指标")
 
-    def region(self, name: str | None) -> str | None:
+    def region(self, name: str) -> str:
         """The code of a region named by code, name or alias (``--region``)."""
         return _resolve(name, self.catalog.find_region, "region", "地区")
+
+    def optional_region(self, name: str | None) -> str | None:
+        return None if name is None else self.region(name)
 
     @staticmethod
     def fail(error: BilingualError | Text) -> NoReturn:
@@ -187,7 +191,8 @@ def _parse_date(_ctx, _param, value: str | None) -> date | None:
 @pass_cli
 def list_observations(cli: Cli, indicator, region, as_of, history, fmt) -> None:
     """Observations with their source, confidence and batch."""
-    ind, reg = cli.indicator(indicator), cli.region(region)
+    ind = None if indicator is None else cli.indicator(indicator)
+    reg = cli.optional_region(region)
     engine = cli.engine
     frame = queries.observations(engine, indicator=ind, region=reg, as_of=as_of, history=history)
     columns = ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch", "published_on", "note"]
@@ -208,9 +213,7 @@ def _note_undated(engine, indicator, region, as_of: date) -> None:
                   f"注意:{len(hidden)} 个数值没有发布日期,按导入日期计,故未显示。")
 
 
-def _resolve(name: str | None, finder, what: str, what_zh: str) -> str | None:
-    if name is None:
-        return None
+def _resolve(name: str, finder: Callable[[str], str | None], what: str, what_zh: str) -> str:
     code = finder(name)
     if code is None:
         raise click.BadParameter(f"unknown {what} {name!r} / 未知{what_zh}", param_hint=f"--{what}")
@@ -259,6 +262,7 @@ def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confi
     catalog, engine = cli.catalog, cli.engine
     options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence,
                                    max_bytes=int(max_mb * 1024 * 1024))
+    results: list[BatchResult | None]
     if len(files) == 1 and not dry_run and not skip_invalid:  # one file: loaded while it is read
         with err.status("Reading and loading / 正在读取并写入 …"):
             one, result = ingest.load_path(engine, Path(files[0]), catalog, options, user=user, note=note)
@@ -270,7 +274,7 @@ def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confi
         results = [None] * len(parsed)
         if not refused and not dry_run:
             with err.status("Loading / 正在写入 …"):
-                results = ingest.commit_many(engine, parsed, user=user, note=note, skip_invalid=skip_invalid)
+                results = [*ingest.commit_many(engine, parsed, user=user, note=note, skip_invalid=skip_invalid)]
     outcomes = [p.outcome(_ingest_status(p, r, refused, dry_run, skip_invalid), r, with_diff=dry_run)
                 for p, r in zip(parsed, results, strict=True)]
     if fmt == "json":
@@ -418,7 +422,7 @@ def status(cli: Cli, region: str | None, plan: str | None, as_of: date | None, f
     from indicators import progress
 
     catalog = cli.catalog
-    reg = cli.region(region)
+    reg = cli.optional_region(region)
     if plan is not None and plan not in catalog.plans:
         raise click.BadParameter(f"unknown plan {plan!r} / 未知规划 (known: {', '.join(catalog.plans)})",
                                  param_hint="--plan")
@@ -426,7 +430,7 @@ def status(cli: Cli, region: str | None, plan: str | None, as_of: date | None, f
     frame = progress.assess(obs, catalog, today=as_of, plan=plan, region=reg)
     names = {code: ind.short_name.pick(lang) for code, ind in catalog.indicators.items()}
     frame.insert(1, "name", frame["indicator"].map(names))
-    labels = {code: text[lang] for code, text in progress.STATUS_LABELS.items()}
+    labels = {code: progress.status_label(code, lang) for code in progress.STATUS_LABELS}
     frame.insert(frame.columns.get_loc("status") + 1, "status_label", frame["status"].map(labels))
     if fmt == "table":  # for reading: separators and at most 2 decimals; csv and json keep full precision
         frame = frame[STATUS_TABLE_COLUMNS if wide else STATUS_COMPACT_COLUMNS].astype(object)

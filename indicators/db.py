@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from indicators import settings
 
@@ -67,7 +67,7 @@ def writing(engine: Engine, *, bulk: bool = False):
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         if unchecked:  # a no-op inside a transaction: set before BEGIN, on the driver connection
-            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            _driver_execute(conn, "PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
                 if engine.dialect.name == "postgresql":
@@ -75,7 +75,7 @@ def writing(engine: Engine, *, bulk: bool = False):
                 yield conn
         finally:
             if unchecked and not conn.closed and not conn.invalidated:
-                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+                _driver_execute(conn, "PRAGMA foreign_keys=ON")
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -126,13 +126,21 @@ def schema_revision(engine: Engine) -> str | None:
     return revisions[0] if revisions else None
 
 
-def head_revision(engine: Engine) -> str:
+def _driver_execute(conn: Connection, sql: str) -> None:
+    """Run ``sql`` on the driver's connection itself: outside SQLAlchemy, so no transaction begins."""
+    driver = conn.connection.dbapi_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    driver.execute(sql)
+
+
+def head_revision(engine: Engine) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
 
 
-def migrate(engine: Engine) -> tuple[str | None, str]:
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
     """Upgrade the schema to the newest migration; return (revision before, revision after)."""
     from alembic import command
 

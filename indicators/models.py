@@ -14,6 +14,7 @@ Every change arrives as a ``batches`` row: file name, checksum, user, time and c
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -42,6 +44,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for the bulk statements of ``queries`` and ``store`` (typed, unlike ``__table__``)."""
+    return cast(Table, model.__table__)
 
 
 class Pillar(Base):

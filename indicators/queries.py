@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, case, func, literal, select, union_all
 
-from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region, User
+from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region, User, table_of
 from indicators.store import as_of_cutoff
 
-OBS = Observation.__table__
-HIST = ObservationHistory.__table__
+OBS = table_of(Observation)
+HIST = table_of(ObservationHistory)
 
 OBSERVATION_OUTPUT = [
     "indicator", "region", "year", "value", "unit", "source", "confidence", "note", "flag",
@@ -105,16 +105,16 @@ def _decorate(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def batches(engine: Engine) -> pd.DataFrame:
-    frame = _read(engine, select(Batch.__table__).order_by(Batch.id))
+    frame = _read(engine, select(table_of(Batch)).order_by(Batch.id))
     return frame
 
 
 def indicators(engine: Engine) -> pd.DataFrame:
-    return _read(engine, select(Indicator.__table__).order_by(Indicator.position))
+    return _read(engine, select(table_of(Indicator)).order_by(Indicator.position))
 
 
 def regions(engine: Engine) -> pd.DataFrame:
-    return _read(engine, select(Region.__table__).order_by(Region.code))
+    return _read(engine, select(table_of(Region)).order_by(Region.code))
 
 
 def table_dump(engine: Engine, table_name: str) -> list[tuple]:
@@ -162,3 +162,10 @@ def credentials(engine: Engine, name: str):
     with engine.connect() as conn:
         return conn.execute(select(User.id, User.name, User.role, User.password_hash)
                             .where(User.name == name, User.active.is_(True))).first()
+
+
+def uploaded_regions(conn: Connection) -> list[dict]:
+    """The regions that earlier uploads created (every column), read on the caller's connection: an upload
+    is checked against them, in the transaction that may load it."""
+    table = table_of(Region)
+    return [dict(row) for row in conn.execute(select(table).where(table.c.from_upload.is_(True))).mappings()]

@@ -22,7 +22,7 @@ from itertools import chain
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Float, Integer, delete, func, insert, literal, select, update
+from sqlalchemy import Boolean, Connection, CursorResult, Float, Integer, delete, func, insert, literal, select, update
 
 from indicators.i18n import BilingualError, Text
 from indicators.models import (
@@ -37,6 +37,7 @@ from indicators.models import (
     Region,
     Target,
     User,
+    table_of,
 )
 
 KEY = ["indicator_code", "region_code", "year"]
@@ -49,9 +50,9 @@ SQLITE_ROWS_PER_STATEMENT = 1_000
 FETCH_ROWS = 100_000
 NUMERIC_TYPES = {"current_id": np.int64, "year": np.int64, "value": np.float64}
 
-OBS = Observation.__table__
-HIST = ObservationHistory.__table__
-BATCHES = Batch.__table__
+OBS = table_of(Observation)
+HIST = table_of(ObservationHistory)
+BATCHES = table_of(Batch)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def known_from(published_on: str | None, loaded_at: datetime) -> datetime:
         return datetime(parts[0], 12, 31)
     if len(parts) == 2:
         return datetime(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
-    return datetime(*parts[:3])
+    return datetime(parts[0], parts[1], parts[2])
 
 
 def latest_batch_id(conn: Connection) -> int | None:
@@ -166,7 +167,7 @@ def diff_against_current(
             if col == "value":
                 same &= new.astype(float).to_numpy() == old.astype(float).to_numpy()
             else:
-                same &= _as_text(new).to_numpy() == _as_text(old).to_numpy()
+                same &= as_text(new).to_numpy() == as_text(old).to_numpy()
         current_id[new_at] = current["current_id"].to_numpy()[old_at]
         old_value[new_at] = current["value"].astype(float).to_numpy()[old_at]
         status[new_at] = np.where(same, "unchanged", "revised")
@@ -177,7 +178,7 @@ def diff_against_current(
     return diff
 
 
-def _as_text(column: pd.Series) -> pd.Series:
+def as_text(column: pd.Series) -> pd.Series:
     """Text for comparison: missing is the empty string, so NULL and '' compare equal."""
     return column.astype(object).where(column.notna(), "").astype(str)
 
@@ -295,12 +296,12 @@ def open_batch(
     """Insert a ``batches`` row; return its id and its time (every value it brings is known from then)."""
     now = utcnow()
     counts = counts or {}
-    batch_id = conn.execute(
+    batch_id = _new_id(conn.execute(
         insert(BATCHES).values(
             kind=kind, file_name=file_name, checksum=checksum, created_at=now, user=user, note=note,
             **{f"n_{c}": counts.get(c, 0) for c in ("new", "revised", "unchanged", "skipped", "rejected")},
         )
-    ).inserted_primary_key[0]
+    ))
     return batch_id, now
 
 
@@ -335,6 +336,35 @@ def write_changes(conn: Connection, batch_id: int, now: datetime, diff: pd.DataF
     insert_rows(conn, OBS, rows)
 
 
+def create_regions(conn: Connection, regions: pd.DataFrame) -> None:
+    """Insert the regions an upload names that are not stored yet (any created meanwhile are skipped), marked
+    ``from_upload``. ``regions``: code, name_zh, name_en, kind, iso3 (``ParsedFile.new_regions``)."""
+    if regions.empty:
+        return
+    table = table_of(Region)
+    existing = set(
+        conn.execute(select(table.c.code).where(table.c.code.in_(regions["code"].tolist()))).scalars()
+    )
+    rows = [
+        {
+            "code": r["code"],
+            "name_zh": r["name_zh"],
+            "name_en": r["name_en"],
+            "kind": r["kind"],
+            "iso3": r["iso3"],
+            "iso3166": None,
+            "country": None,
+            "note": None,
+            "aliases": [],
+            "from_upload": True,
+        }
+        for r in regions.to_dict("records")
+        if r["code"] not in existing
+    ]
+    if rows:
+        conn.execute(insert(table), rows)
+
+
 class MissingParent(ValueError):
     """Rows name an indicator or region that is not in the database (a foreign key would fail)."""
 
@@ -345,7 +375,7 @@ def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
     The foreign keys check the same, row by row; a bulk load (``db.writing(bulk=True)``) turns them off on
     SQLite and relies on this check, made once per distinct code, in the same transaction.
     """
-    for column, table in (("indicator_code", Indicator.__table__), ("region_code", Region.__table__)):
+    for column, table in (("indicator_code", table_of(Indicator)), ("region_code", table_of(Region))):
         codes = rows[column]
         if isinstance(codes.dtype, pd.CategoricalDtype):
             used = np.unique(codes.cat.codes.to_numpy())
@@ -393,7 +423,7 @@ def _sqlite_statements(conn: Connection, table, rows: pd.DataFrame):
     columns = tuple(single + varying)
     quote = conn.dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
-    constants = tuple(_bound(conn, table.c[c], rows[c].iloc[:1])[0] for c in single)
+    constants = tuple((_bound(conn, table.c[c], rows[c].iloc[:1]) or [None])[0] for c in single)
     per_statement = min(SQLITE_ROWS_PER_STATEMENT,
                         max(1, (SQLITE_MAX_PARAMETERS - len(single)) // max(1, len(varying))))
     block = per_statement * 50
@@ -422,7 +452,7 @@ def _row_placeholders(columns: tuple, n_single: int, n: int) -> str:
 def _all_missing(column: pd.Series) -> bool:
     if isinstance(column.dtype, pd.CategoricalDtype):
         return bool((column.cat.codes.to_numpy() < 0).all())
-    if len(column) and not _missing(column.iloc[0]):  # a value in the first row: no need to look further
+    if len(column) and not is_missing(column.iloc[0]):  # a value in the first row: no need to look further
         return False
     return bool(column.isna().all())
 
@@ -432,7 +462,7 @@ def _one_value(column: pd.Series) -> bool:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
         return len(codes) > 0 and codes[0] >= 0 and bool((codes == codes[0]).all())
-    if column.empty or _missing(column.iloc[0]):
+    if column.empty or is_missing(column.iloc[0]):
         return False
     values = column.to_numpy()
     first = values[0]
@@ -441,8 +471,17 @@ def _one_value(column: pd.Series) -> bool:
     return bool((values == first).all())  # equal to a value everywhere: nothing missing
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """None, NaN, NA or NaT: a cell without a value (the empty string is a value)."""
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _new_id(result: CursorResult) -> int:
+    """The primary key of the row an INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT reported no primary key")
+    return int(key[0])
 
 
 def _bound(conn: Connection, column, values: pd.Series) -> list | None:
@@ -540,13 +579,13 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
         select(HIST).where(HIST.c.superseded_by_batch_id == batch_id, HIST.c.retracted.is_(False))
     ).mappings().all()
     summary = f"revert of batch {batch_id}: {len(removed_ids)} values removed, {len(restored)} restored"
-    revert_id = conn.execute(
+    revert_id = _new_id(conn.execute(
         insert(BATCHES).values(
             kind="revert", file_name=batch["file_name"], checksum=None, created_at=now, user=user,
             note="; ".join(x for x in (summary, note) if x), n_new=0, n_revised=len(restored),
             n_unchanged=0, n_skipped=0, n_rejected=0, reverts_batch_id=batch_id,
         )
-    ).inserted_primary_key[0]
+    ))
     _move_to_history(conn, list(removed_ids), superseded_by=revert_id, retracted=True)
     if restored:
         insert_rows(conn, OBS, pd.DataFrame(
@@ -568,7 +607,7 @@ def write_catalog_rows(conn: Connection, rows: dict[str, list[dict]]) -> dict[st
     """
     changes = {}
     for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Indicator, "code")):
-        table = model.__table__
+        table = table_of(model)
         wanted = {r[key]: r for r in rows[table.name]}
         existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
         if table.name == "regions":  # regions created by uploads are not the catalog's to remove
@@ -594,7 +633,7 @@ def _apply_rows(conn: Connection, table, key: str, wanted: dict, existing: dict)
 
 
 def _sync_targets(conn: Connection, targets: list[dict]) -> int:
-    ttab, mtab = Target.__table__, Milestone.__table__
+    ttab, mtab = table_of(Target), table_of(Milestone)
     natural = ("indicator_code", "region_code", "plan_id")
     existing = {tuple(r[c] for c in natural): dict(r) for r in conn.execute(select(ttab)).mappings()}
     stones: dict[int, list[dict]] = {}
@@ -609,7 +648,7 @@ def _sync_targets(conn: Connection, targets: list[dict]) -> int:
         seen.add(key)
         old = existing.get(key)
         if old is None:
-            target_id = conn.execute(insert(ttab).values(**t)).inserted_primary_key[0]
+            target_id = _new_id(conn.execute(insert(ttab).values(**t)))
         elif any(old.get(c) != v for c, v in t.items()) or stones.get(old["id"], []) != milestones:
             target_id = old["id"]
             conn.execute(update(ttab).where(ttab.c.id == target_id).values(**t))
@@ -629,17 +668,17 @@ def _sync_targets(conn: Connection, targets: list[dict]) -> int:
 
 def add_user(conn: Connection, name: str, password_hash: str, role: str) -> int | None:
     """A new active account; its id, or None if the name is taken."""
-    users = User.__table__
+    users = table_of(User)
     if conn.execute(select(users.c.id).where(users.c.name == name)).first():
         return None
-    return conn.execute(insert(users).values(
+    return _new_id(conn.execute(insert(users).values(
         name=name, password_hash=password_hash, role=role, active=True, created_at=utcnow(),
-    )).inserted_primary_key[0]
+    )))
 
 
 def update_user(conn: Connection, name: str, **values) -> int:
     """Change an account's password hash, role or active flag; the number of accounts changed (0 or 1)."""
-    users = User.__table__
+    users = table_of(User)
     return conn.execute(update(users).where(users.c.name == name).values(**values)).rowcount
 
 
