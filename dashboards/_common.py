@@ -45,10 +45,9 @@ def current() -> snapshots.Snapshot:
 
 
 def status_label(status: str, lang: str) -> str:
-    from indicators.progress import STATUS_LABELS
+    from indicators import progress
 
-    labels = STATUS_LABELS.get(status)
-    return labels[lang] if labels else status
+    return progress.status_label(status, lang)
 
 
 def status_badge(status: str, lang: str, **kwargs) -> html.Span:
@@ -94,6 +93,12 @@ def empty_state(message: str, *, link: str | None = None, link_text: str | None 
 def page_header(title: str, subtitle: str | None = None) -> html.Div:
     return html.Div([html.H1(title, className="h3 mb-1"),
                      html.P(subtitle, className="text-muted mb-3") if subtitle else None])
+
+
+def page_frame(page: str, lang: str, title: str, *children) -> html.Div:
+    """A page with controls: its language and address-bar stores, its title, then ``children``."""
+    return html.Div([dcc.Store(id=f"{page}-lang", data=lang), dcc.Store(id=f"{page}-url"), page_header(title),
+                     *children])
 
 
 def sync_url(page: str, params: list[tuple[str, str, str]]) -> None:

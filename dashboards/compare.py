@@ -11,7 +11,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, page_header, split_param, sync_url
+from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, page_frame, split_param, sync_url
 from indicators import views
 from indicators.i18n import normalise_lang, t
 
@@ -34,10 +34,8 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
     if indicator not in codes:
         indicator = codes[0] if codes else None
     options = [{"label": snap.catalog.indicators[c].short_name.pick(lang), "value": c} for c in codes]
-    return html.Div([
-        dcc.Store(id=f"{PAGE}-lang", data=lang),
-        dcc.Store(id=f"{PAGE}-url"),
-        page_header(t("compare.title", lang)),
+    return page_frame(
+        PAGE, lang, t("compare.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.indicator", lang)),
                      dcc.Dropdown(id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
@@ -46,7 +44,7 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
                                   options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
         ], className="g-3 mb-3"),
         dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
-    ])
+    )
 
 
 def _region_options(snap, indicator: str, lang: str) -> list[dict]:

@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from dashboards._common import TABLE_FONT, current, page_header, split_param, sync_url
+from dashboards._common import TABLE_FONT, current, page_frame, split_param, sync_url
 from indicators import export, queries
 from indicators.i18n import normalise_lang, t
 
@@ -34,10 +34,8 @@ def layout(indicators: str | None = None, regions: str | None = None, history: s
     ind_options = [{"label": f"{i.short_name.pick(lang)} ({i.code})", "value": i.code}
                    for i in catalog.indicators.values() if i.kind != "qualitative"]
     reg_options = [{"label": snap.region_name(c, lang), "value": c} for c in sorted(snap.regions["code"])]
-    return html.Div([
-        dcc.Store(id=f"{PAGE}-lang", data=lang),
-        dcc.Store(id=f"{PAGE}-url"),
-        page_header(t("data.title", lang)),
+    return page_frame(
+        PAGE, lang, t("data.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.indicator", lang)),
                      dcc.Dropdown(id=f"{PAGE}-indicators", options=ind_options, multi=True,
@@ -60,7 +58,7 @@ def layout(indicators: str | None = None, regions: str | None = None, history: s
                                                            "height": "auto", "maxWidth": "360px", "fontSize": "13px"},
             style_header={"fontWeight": "600", "backgroundColor": "#eef1f5"},
         ), type="dot"),
-    ])
+    )
 
 
 def table_frame(snap, indicators: list[str], regions: list[str], history: bool, lang: str) -> pd.DataFrame:
@@ -120,7 +118,7 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 
 def to_excel(frame: pd.DataFrame) -> bytes:
-    from indicators.ingest import csv_safe
+    from indicators.tables import csv_safe
 
     buffer = io.BytesIO()
     csv_safe(frame).to_excel(buffer, index=False, sheet_name="observations")

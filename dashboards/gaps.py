@@ -16,7 +16,7 @@ from dashboards._common import (
     empty_state,
     export_links,
     nav_href,
-    page_header,
+    page_frame,
     provisional_mark,
     status_badge,
     sync_url,
@@ -40,10 +40,8 @@ def layout(pillar: str | None = None, milestone: str | None = None, lang: str | 
         if p.code in set(rows["pillar"])]
     chosen_year = int(milestone) if milestone and milestone.isdigit() and int(milestone) in years else (
         2025 if 2025 in years else (years[0] if years else None))
-    return html.Div([
-        dcc.Store(id=f"{PAGE}-lang", data=lang),
-        dcc.Store(id=f"{PAGE}-url"),
-        page_header(t("gaps.title", lang)),
+    return page_frame(
+        PAGE, lang, t("gaps.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.pillar", lang)),
                      dcc.Dropdown(id=f"{PAGE}-pillar", options=pillars,
@@ -53,7 +51,7 @@ def layout(pillar: str | None = None, milestone: str | None = None, lang: str | 
                                   value=chosen_year, clearable=False)], md=3),
         ], className="g-3 mb-3"),
         dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
-    ])
+    )
 
 
 @callback(Output(f"{PAGE}-body", "children"), Input(f"{PAGE}-pillar", "value"), Input(f"{PAGE}-milestone", "value"),

@@ -17,7 +17,7 @@ from dashboards._common import (
     empty_state,
     export_links,
     nav_href,
-    page_header,
+    page_frame,
     split_param,
     status_badge,
     sync_url,
@@ -61,10 +61,8 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
     wanted = split_param(years)
     start_year = _int(wanted[0] if wanted else None, bounds[0])
     end_year = _int(wanted[1] if len(wanted) > 1 else None, bounds[1])
-    return html.Div([
-        dcc.Store(id=f"{PAGE}-lang", data=lang),
-        dcc.Store(id=f"{PAGE}-url"),
-        page_header(t("trend.title", lang)),
+    return page_frame(
+        PAGE, lang, t("trend.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.indicator", lang), html_for=f"{PAGE}-indicator"),
                      dcc.Dropdown(id=f"{PAGE}-indicator", options=indicator_options(catalog, lang), value=indicator,
@@ -87,7 +85,7 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
             dbc.Col(html.Div(id=f"{PAGE}-why", className="im-panel im-why"), lg=5),
             dbc.Col(html.Div(id=f"{PAGE}-sources", className="im-panel"), lg=7),
         ], className="g-3 mt-1"),
-    ])
+    )
 
 
 def _int(value, default: int) -> int:

@@ -176,44 +176,38 @@ class Batch(Base):
     reverted_by_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
 
 
-class Observation(Base):
+class _ObservationVersion:
+    """The columns of one version of a value, shared by the current values and their history."""
+
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"), sort_order=1)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), sort_order=1)
+    year: Mapped[int] = mapped_column(Integer, sort_order=1)
+    value: Mapped[float] = mapped_column(Float, sort_order=1)
+    source: Mapped[str] = mapped_column(Text, sort_order=1)
+    confidence: Mapped[str] = mapped_column(String(10), sort_order=1)
+    note: Mapped[str | None] = mapped_column(Text, sort_order=1)
+    flag: Mapped[str | None] = mapped_column(String(40), sort_order=1)
+    published_on: Mapped[str | None] = mapped_column(String(10), sort_order=1)
+    known_from: Mapped[datetime] = mapped_column(DateTime, sort_order=1)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True, sort_order=1)
+
+
+class Observation(_ObservationVersion, Base):
     __tablename__ = "observations"
     __table_args__ = (
         UniqueConstraint("indicator_code", "region_code", "year"),
         {"sqlite_autoincrement": True},  # ids order versions in time: never reuse one
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
-    year: Mapped[int] = mapped_column(Integer)
-    value: Mapped[float] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(Text)
-    confidence: Mapped[str] = mapped_column(String(10))
-    note: Mapped[str | None] = mapped_column(Text)
-    flag: Mapped[str | None] = mapped_column(String(40))
-    published_on: Mapped[str | None] = mapped_column(String(10))
-    known_from: Mapped[datetime] = mapped_column(DateTime)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
 
 
-class ObservationHistory(Base):
+class ObservationHistory(_ObservationVersion, Base):
     __tablename__ = "observation_history"
     __table_args__ = (Index("ix_observation_history_key", "indicator_code", "region_code", "year"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     observation_id: Mapped[int] = mapped_column(Integer)
-    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"))
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
-    year: Mapped[int] = mapped_column(Integer)
-    value: Mapped[float] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(Text)
-    confidence: Mapped[str] = mapped_column(String(10))
-    note: Mapped[str | None] = mapped_column(Text)
-    flag: Mapped[str | None] = mapped_column(String(40))
-    published_on: Mapped[str | None] = mapped_column(String(10))
-    known_from: Mapped[datetime] = mapped_column(DateTime)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
-    superseded_by_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
-    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    superseded_by_batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True, sort_order=2)
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False, sort_order=2)
 
 
 class User(Base):
