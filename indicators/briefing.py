@@ -64,7 +64,7 @@ def gaps_chart(snap: Snapshot, *, lang: str, pillar: str | None = None, mileston
     rows = views.gap_rows(snap, pillar, milestone)
     fig, _ = views.gap_figures(snap, rows, lang)
     counts = rows["status"].value_counts()
-    parts = [f"{progress.STATUS_LABELS.get(s, {}).get(lang, s)} {n}" for s, n in counts.items()]
+    parts = [f"{progress.status_label(s, lang)} {n}" for s, n in counts.items()]
     title = ("目标差距" if lang == "zh" else "Gap to target") + (f" · {milestone}" if milestone else "")
     sources = [tg.source for code in rows["indicator"] for tg in snap.catalog.indicators[code].targets]
     fig = export.briefing_template(fig, title=title, subtitle=("; " if lang == "en" else ";").join(parts),
@@ -109,7 +109,7 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
             targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
                                                                        if pd.notna(r.milestone_year) else ""))
         colour, icon, _ = status_style(r.status)
-        statuses.append(f"{icon} {progress.STATUS_LABELS.get(r.status, {}).get(lang, r.status)}")
+        statuses.append(f"{icon} {progress.status_label(r.status, lang)}")
         fills.append(colour)
     header = ["指标", "最新值", "目标", "状态"] if lang == "zh" else ["Indicator", "Latest", "Target", "Status"]
     white = ["#ffffff"] * len(names)
@@ -179,7 +179,7 @@ def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
     rows = a[a["indicator"].isin(codes) & (a["region"] == home)][STATUS_COLUMNS].copy()
     rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.pick(lang)))
     rows.insert(rows.columns.get_loc("status") + 1, "status_label",
-                rows["status"].map(lambda s: progress.STATUS_LABELS.get(s, {}).get(lang, s)))
+                rows["status"].map(lambda s: progress.status_label(s, lang)))
     return rows
 
 

@@ -160,7 +160,7 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
             return text.format(year=year, value=value, wording=target_wording(ind, row["plan"], lang),
                                target_year=int(row["milestone_year"]))
     status = rows.iloc[0]["status"] if len(rows) else None
-    label = progress.STATUS_LABELS.get(status, {}).get(lang, "") if status else ""
+    label = progress.status_label(status, lang) if status else ""
     text = NO_TARGET[1] if lang == "en" else NO_TARGET[0]
     return text.format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()
 
@@ -182,7 +182,7 @@ def gap_rows(snap: Snapshot, pillar: str | None = None, milestone: int | None = 
 def gap_figures(snap: Snapshot, rows: pd.DataFrame, lang: str) -> tuple[go.Figure, go.Figure | None]:
     """The progress bullet chart and, where growth is compound, actual versus required pace."""
     labels = {c: snap.catalog.indicators[c].short_name.pick(lang) for c in rows["indicator"]}
-    status_labels = {k: v[lang] for k, v in progress.STATUS_LABELS.items()}
+    status_labels = {k: progress.status_label(k, lang) for k in progress.STATUS_LABELS}
     progress_fig = figures.progress_bars(rows, lang=lang, labels=labels, status_labels=status_labels,
                                          title=t("gaps.progress", lang))
     paced = rows[rows["actual_rate"].notna() & rows["required_rate"].notna() & (rows["growth"] == "compound")]

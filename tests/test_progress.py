@@ -8,6 +8,7 @@ a small indicator in a test catalog built from the shipped programme, plans and 
 from __future__ import annotations
 
 import io
+import string
 from datetime import date
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from indicators import i18n
 from indicators.catalog import Base, Catalog, Edition, Indicator, Milestone, Target, Text
 from indicators.progress import (
     ASSESSMENT_COLUMNS,
@@ -30,6 +32,7 @@ from indicators.progress import (
     projection,
     required_path,
     rollup,
+    status_label,
     status_rank,
 )
 
@@ -136,6 +139,11 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
 def check(shipped: Catalog, csv_text: str, **kwargs) -> None:
     expected, actual = run_table(shipped, csv_text, **kwargs)
     assert_frame_equal(actual, expected, check_dtype=False, atol=1e-9, rtol=0)
+
+
+def _placeholders(template: str) -> set[str]:
+    """The {names} a sentence template fills in."""
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 # --------------------------------------------------------------------------------------------- ratio method
@@ -399,15 +407,24 @@ def test_every_status_has_labels_descriptions_and_a_rank():
     codes = set(STATUS_ORDER) | set(EXPECTED_STATUS_ORDER)
     assert codes == set(STATUS_LABELS) == set(STATUS_DESCRIPTIONS)
     for code in codes:
-        assert STATUS_LABELS[code]["zh"] and STATUS_LABELS[code]["en"]
-        assert STATUS_DESCRIPTIONS[code]["zh"] and STATUS_DESCRIPTIONS[code]["en"]
-    assert STATUS_LABELS["on_track"] == {"zh": "按期推进", "en": "On track"}
+        assert STATUS_LABELS[code].zh and STATUS_LABELS[code].en
+        assert STATUS_DESCRIPTIONS[code].zh and STATUS_DESCRIPTIONS[code].en
+    assert STATUS_LABELS["on_track"] == Text(zh="按期推进", en="On track")
     assert status_rank("above_band", "higher") == status_rank("within_band")
     assert status_rank("within_band") < status_rank("above_band", "lower")
     assert status_rank("below_band", "band") == status_rank("above_band", "band")
     assert mirror_status("above_band") == "below_band" and mirror_status("on_track") == "on_track"
-    for key, languages in SENTENCES.items():
-        assert set(languages) == {"zh", "en"}, key
+    for key, sentence in SENTENCES.items():
+        assert isinstance(sentence, i18n.Text) and sentence.zh and sentence.en, key
+        assert _placeholders(sentence.zh) == _placeholders(sentence.en), key
+
+
+def test_status_label_picks_the_language_and_shows_an_unknown_code_as_it_is():
+    assert status_label("on_track", "zh") == "按期推进"
+    assert status_label("on_track", "en") == "On track"
+    assert status_label("stagnation_or_regression", "en") == "Stagnation or regression"
+    assert status_label("no_such_status", "zh") == status_label("no_such_status", "en") == "no_such_status"
+    assert all(isinstance(label, i18n.Text) for label in (*STATUS_LABELS.values(), *STATUS_DESCRIPTIONS.values()))
 
 
 def test_explain_states_the_numbers_in_both_languages(catalog):
@@ -432,6 +449,6 @@ def test_explain_has_a_sentence_for_every_guard_and_status(catalog, lang):
     rows = assess(pd.DataFrame(obs), cat, today=TODAY)
     for _, row in rows.iterrows():
         sentences = explain(row, lang)
-        assert sentences[0].endswith(("。", ".")) and STATUS_LABELS[row["status"]][lang] in sentences[0]
+        assert sentences[0].endswith(("。", ".")) and STATUS_LABELS[row["status"]].pick(lang) in sentences[0]
         if row["guard"]:
-            assert SENTENCES[row["guard"]][lang] in sentences
+            assert SENTENCES[row["guard"]].pick(lang) in sentences
