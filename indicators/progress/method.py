@@ -301,7 +301,8 @@ def _verdict(x: Inputs, pace: Pace, requirement: Requirement, outlook: Outlook, 
     r = requirement.ratio
     ratio_status = np.select(
         [r >= th.on_track, r >= th.moderate, r >= th.insufficient, r < th.insufficient],
-        ["on_track", "moderate", "insufficient", "moving_away"], default=None).astype(object)
+        ["on_track", "moderate", "insufficient", "moving_away"], default=None,  # type: ignore[call-overload]
+    ).astype(object)  # numpy's stubs allow no None default, which an object array needs
     # Target equal to the baseline: no required growth to divide by; not met means it moved the wrong way.
     flat = requirement.ok & (requirement.rate == 0)
     ratio_status[flat] = np.where(requirement.moving[flat] < 0, "moving_away", "insufficient")
@@ -335,7 +336,8 @@ def _verdict(x: Inputs, pace: Pace, requirement: Requirement, outlook: Outlook, 
     ev = methods.expected_value_thresholds
     expected_status = np.select(
         [achieved, outlook.score >= ev.on_track, outlook.score >= ev.progress, outlook.score < ev.progress],
-        EXPECTED_STATUS_ORDER, default=None).astype(object)
+        EXPECTED_STATUS_ORDER, default=None,  # type: ignore[call-overload]
+    ).astype(object)
     ratio_class = pd.Series(ratio_status, dtype=object).map(_RATIO_CLASS).to_numpy()
     un_class = pd.Series(expected_status, dtype=object).map(_UN_CLASS).to_numpy()
     disagree = pd.notna(ratio_class) & pd.notna(un_class) & (ratio_class != un_class) & ~achieved

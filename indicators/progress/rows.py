@@ -137,8 +137,9 @@ def _target_rows(catalog: Catalog, *, plan: str | None, region: str | None) -> p
             if t.qualifier == "qualitative":
                 rec["family"] = QUALITATIVE
             elif t.qualifier == "about":
-                tol = t.tolerance if t.tolerance is not None else rel_tolerance * abs(m.value)
-                rec.update(family=BAND, tolerance=tol, band_low=m.value - tol, band_high=m.value + tol)
+                centre = np.nan if m.value is None else m.value  # the catalog requires a value for "about"
+                tol = t.tolerance if t.tolerance is not None else rel_tolerance * abs(centre)
+                rec.update(family=BAND, tolerance=tol, band_low=centre - tol, band_high=centre + tol)
                 if t.period_average:
                     start, end = t.period_average
                     rec.update(period_average=f"{start}-{end}", win_start=start, win_end=min(end, m.year),
