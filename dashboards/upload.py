@@ -20,6 +20,7 @@ from dashboards._auth import editor_or_none
 from dashboards._common import TABLE_FONT, current, nav_href, page_header
 from indicators import ingest
 from indicators.i18n import normalise_lang, t
+from indicators.validation.render import summarise
 
 dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", title="上传数据 Upload")
 
@@ -103,28 +104,16 @@ def preview(contents, encoding, source, confidence, file_name, lang):
 def render_preview(parsed: ingest.ParsedFile, lang: str):
     """What the file would do: detection, report, rows as understood, diff (a plain function)."""
     snap = current()
-    report = parsed.report.to_dict()
-    info = report["file"]
-    counts = report["counts"]
-    facts = " · ".join(str(x) for x in (
-        parsed.file_name, f"{t('upload.encoding', lang)}: {info.get('encoding', '–')}",
-        f"{t('upload.delimiter', lang)}: {_delimiter(info.get('delimiter'))}", f"{t('upload.layout', lang)}: {info.get('layout', '–')}",
-        f"{counts.get('valid', 0)} {t('upload.values', lang)}", f"{counts.get('errors', 0)} {t('upload.errors', lang)}",
-        f"{counts.get('warnings', 0)} {t('upload.warnings', lang)}"))
+    summary = summarise(parsed.report, lang)  # the same words as the CLI's report
+    facts = " · ".join([parsed.file_name, *summary.facts, *summary.counts])
     blocks = [html.Div([html.Strong(t("upload.detected", lang) + ": "), facts], className="im-panel mb-3", id=f"{PAGE}-facts")]
     blocks.append(_report_table(parsed, lang))
-    conversions = report.get("conversions") or []
-    if conversions:
-        items = [html.Li(t("upload.conversion", lang, example=c["example"], count=c["count"], row=c["first_row"]))
-                 for c in conversions]
-        blocks.append(html.Div([html.Strong(t("upload.conversions", lang)), html.Ul(items, className="mb-0")],
-                               className="mb-3", id=f"{PAGE}-conversions"))
+    if summary.conversions:
+        blocks.append(html.Ul([html.Li(c) for c in summary.conversions], className="mb-3", id=f"{PAGE}-conversions"))
     if parsed.already_loaded_as is not None:
         blocks.append(dbc.Alert(t("upload.already", lang, batch=parsed.already_loaded_as), color="info"))
-    if len(parsed.new_regions):
-        names = ", ".join(f"{r.code} ({getattr(r, 'name_zh', '') or getattr(r, 'name_en', '')})"
-                          for r in parsed.new_regions.itertuples(index=False))
-        blocks.append(html.Div([html.Strong(t("upload.new_regions", lang) + ": "), names], className="mb-3"))
+    if summary.new_regions:
+        blocks.append(html.Ul([html.Li(r) for r in summary.new_regions], className="mb-3", id=f"{PAGE}-new-regions"))
     if parsed.diff is not None and len(parsed.diff):
         blocks.append(_diff_table(parsed, snap, lang))
     if len(parsed.rows):
@@ -141,10 +130,6 @@ COLUMN_NAMES = {"status": "common.status", "indicator": "common.indicator", "reg
 
 def _columns(frame: pd.DataFrame, lang: str) -> list[dict]:
     return [{"name": t(COLUMN_NAMES[c], lang) if c in COLUMN_NAMES else c, "id": c} for c in frame.columns]
-
-
-def _delimiter(value) -> str:
-    return {",": "逗号 ,", "\t": "Tab", ";": "分号 ;"}.get(value, str(value or "–"))
 
 
 def _report_table(parsed, lang: str):

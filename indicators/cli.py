@@ -310,28 +310,13 @@ INGEST_VERDICTS = {
 
 def _print_ingest(parsed, outcome: dict) -> None:
     """The report of one file for people: facts, conversions, new regions, problems, diff, verdict."""
+    from indicators.validation.render import report_lines
+
     out = Console(width=max(100, _terminal_width()))
     report = outcome["report"]
-    info, counts = report["file"], report["counts"]
-    delimiter = {",": "comma 逗号", "\t": "tab 制表符", ";": "semicolon 分号"}.get(info.get("delimiter"), "-")
     out.rule(f"[bold]{outcome['file']}")
-    out.print(f"编码 encoding: {info.get('encoding') or '-'}  分隔符 delimiter: {delimiter}  "
-              f"格式 layout: {info.get('layout') or '-'}  "
-              f"表头行 header line: {info.get('header_row') or '-'}")
-    out.print(f"数据行 lines: {counts.get('rows', 0)}  数值 values: {counts.get('values', 0)}  "
-              f"缺失(跳过) missing: {counts.get('missing', 0)}  "
-              f"重复(跳过) repeats: {counts.get('duplicates', 0)}  "
-              f"有效 valid: {counts.get('valid', 0)}  有错误 with errors: {counts.get('rejected', 0)}")
-    for c in report["conversions"]:
-        out.print(f"单位换算 converted: {c['indicator']} {c['count']} × {c['from_unit']} -> "
-                  f"{c['to_unit_zh']} (×{c['factor']:g}), e.g. line {c['first_row']}: {c['example']}")
-    for r in report["new_regions"][:INGEST_SHOWN_ROWS]:
-        assumed = " (类型未给出,按此记录 kind assumed)" if r.get("kind_assumed") else ""
-        out.print(f"新地区 new region: {r['code']} {r['name_zh']} / {r['name_en']}, {r['kind']}{assumed}, "
-                  f"line {r['row']}", highlight=False)
-    more = len(report["new_regions"]) - INGEST_SHOWN_ROWS
-    if more > 0:
-        out.print(f"… 另有 {more} 个新地区 / {more} more new regions (--format json lists all)")
+    for line in report_lines(report):  # facts, counts, conversions, new regions: as the upload page says them
+        out.print(line, markup=False, highlight=False)
     if report["problems"]:
         table = Table(show_lines=False, header_style="bold")
         for name in ("", "行 line", "列 column", "值 value", "代码 code", "说明 message"):

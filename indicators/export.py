@@ -51,8 +51,8 @@ class ExportUnavailable(BilingualError):
 
 def csv_text(frame, line_end: str = "\r\n") -> str:
     """CSV as the app writes it everywhere (CLI, downloads, briefing packs): text that a spreadsheet would
-    run as a formula is neutralised first (see ``ingest.csv_safe``). CRLF by default, as Excel writes it."""
-    from indicators.ingest import csv_safe
+    run as a formula is neutralised first (see ``tables.csv_safe``). CRLF by default, as Excel writes it."""
+    from indicators.tables import csv_safe
 
     return csv_safe(frame).to_csv(index=False, lineterminator=line_end)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from indicators import db, queries
 from indicators.cli import main
@@ -22,7 +21,6 @@ from indicators.ingest import (
     IngestOptions,
     UploadRejected,
     commit,
-    csv_safe,
     normalise_date,
     parse_file,
     parse_number,
@@ -30,8 +28,9 @@ from indicators.ingest import (
 )
 from indicators.seed import read_shipped_file
 from indicators.store import KEY, PAYLOAD, revert_batch
+from indicators.tables import csv_safe
 
-from .conftest import PROJECT, SHIPPED_DIR
+from .conftest import CATALOG_DIR, PROJECT, SHIPPED_DIR
 
 DATA = Path(__file__).resolve().parent / "data" / "ingest"
 GOOD, BAD = DATA / "good", DATA / "bad"
@@ -675,9 +674,27 @@ def test_cli_source_option_fills_missing_sources(cli, seeded_engine):
 
 # --- killed half-way ----------------------------------------------------------------------------------
 
+# Loads a file in parts and, once the writing process has written the second part inside the batch's open
+# transaction, prints that process's id and waits to be killed (see ``load_path``'s ``on_part_written``).
+LOAD_UNTIL_HALF_WAY = """
+import multiprocessing, sys
+from indicators import db, ingest
+from indicators.catalog import load_catalog
+
+def wait_to_be_killed(parts):
+    if parts == 2:
+        (writer,) = multiprocessing.active_children()
+        print(writer.pid, flush=True)
+        sys.stdin.read()
+
+url, catalog_dir, path = sys.argv[1:]
+ingest.load_path(db.make_engine(url), path, load_catalog(catalog_dir), user="tester", part_values=100,
+                 min_values=0, on_part_written=wait_to_be_killed)
+"""
+
 
 def _big_upload(path: Path, rows: int) -> None:
-    """Synthetic values for new regions (so the load also creates regions), enough to take a while."""
+    """Synthetic values for new regions (so the load also creates regions), several parts' worth."""
     lines = ["indicator,region_code,region_name,year,value,source,confidence"]
     for i in range(rows):
         lines.append(
@@ -687,46 +704,39 @@ def _big_upload(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _writing(engine, wal: Path, wal_before: int):
-    """True once the ingest process has started writing its batch."""
-    if engine.dialect.name == "sqlite":
-        return wal.exists() and wal.stat().st_size > wal_before + 1_000_000
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND query ILIKE 'INSERT INTO observations%'"
-                )
-            ).scalar()
-            > 0
-        )
+def _ended(pid: int) -> bool:
+    """The process runs no more: gone, or a zombie that nobody has reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def test_a_load_killed_half_way_leaves_the_database_unchanged(seeded_engine, tmp_path, wait_for):
     upload = tmp_path / "big.csv"
-    _big_upload(upload, 300_000)
+    _big_upload(upload, 1_000)  # ten parts of 100 values
     before = database_dump(seeded_engine)
     url = seeded_engine.url.render_as_string(hide_password=False)
-    wal = Path(seeded_engine.url.database + "-wal") if seeded_engine.dialect.name == "sqlite" else None
-    wal_before = wal.stat().st_size if wal is not None and wal.exists() else 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "indicators", "ingest", str(upload), "--user", "tester"],
-        env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(PROJECT)},
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-c", LOAD_UNTIL_HALF_WAY, url, str(CATALOG_DIR), str(upload)],
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
-        assert wait_for(
-            lambda: _writing(seeded_engine, wal, wal_before) or proc.poll() is not None,
-            timeout=120,
-            interval=0.005,
-        )
+        said = proc.stdout.readline().strip()
+        assert said.isdigit(), "the load ended without stopping half-way"
+        writer = int(said)
         assert proc.poll() is None, "the load finished before it could be interrupted"
+        assert database_dump(seeded_engine) == before  # two parts written, none of it visible yet
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    if seeded_engine.dialect.name == "postgresql":  # the server rolls back once it sees the client gone
-        assert wait_for(lambda: not _writing(seeded_engine, wal, wal_before), timeout=30)
+    # The writing process sees the pipe from the killed one close and rolls back; wait until it has.
+    assert wait_for(lambda: _ended(writer), timeout=60)
     assert database_dump(seeded_engine) == before

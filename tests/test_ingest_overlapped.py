@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from indicators import db, ingest, store
-from indicators.ingest import IngestOptions, commit, load_path, parse_path
+from indicators import db, store
+from indicators.ingest import IngestOptions, commit, entry, load_path, parse_path
 from indicators.models import Base
 
 from .test_ingest import BAD, DUMPED, GOOD, database_dump
@@ -85,7 +85,7 @@ def assert_same_both_ways(twins, path: Path, catalog, *, part_values: int = 3, m
     options = options or IngestOptions(year_range=YEARS)
     expected = _whole_file(whole_engine, path, catalog, options)
     if must_overlap:  # falling back would call parse_path: make that fail
-        monkeypatch.setattr(ingest, "parse_path", _must_not_fall_back)
+        monkeypatch.setattr(entry, "parse_path", _must_not_fall_back)
     got = _overlapped(overlapped_engine, path, catalog, options, part_values)
     if must_overlap or overlapped_engine.dialect.name == "sqlite":
         assert got == expected

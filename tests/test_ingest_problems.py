@@ -247,6 +247,6 @@ def test_skip_invalid_does_not_save_a_file_level_error(seeded_engine, catalog):
 def test_every_problem_code_has_messages_and_a_test():
     for code, message in MESSAGES.items():
         assert message.severity in ("error", "warning") and message.scope in ("file", "row"), code
-        assert message.zh and message.en, code
+        assert message.text.zh and message.text.en, code
     tested = {code for text in EXPECTED.values() for code in expected_table(text)["code"]} | TESTED_ELSEWHERE
     assert tested == set(MESSAGES)

@@ -15,6 +15,7 @@ from indicators import queries
 from indicators.catalog import load_catalog
 from indicators.ingest import IngestOptions, commit, parse_file
 from indicators.seed import run_init
+from indicators.store import PAYLOAD
 
 from .conftest import CATALOG_DIR
 from .test_ingest import YEARS
@@ -22,7 +23,6 @@ from .test_ingest import YEARS
 CATALOG = load_catalog(CATALOG_DIR)
 INDICATORS = sorted(code for code, ind in CATALOG.indicators.items() if ind.kind != "qualitative")
 REGIONS = sorted(CATALOG.regions)
-PAYLOAD = ["value", "source", "confidence", "note", "flag", "published_on"]
 HEADERS = {  # each field under one of the names people give it
     "indicator": ["indicator", "指标", "指标代码"],
     "region_code": ["region_code", "地区代码"],

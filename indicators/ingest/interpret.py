@@ -1,0 +1,411 @@
+"""The value cells to observations: indicator and region codes (and the new regions a file names), years,
+values in the indicator's unit, and the texts of each line (source, confidence, note, flag, date).
+
+What belongs here: :func:`interpret`, the resolvers of names, years and texts, :class:`RegionNames`, and
+the messages of the problems they find. What does not: reading numbers, units and dates (``numbers``),
+the checks on the interpreted values (``validation.schema``), comparing with the database (``diff``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from indicators import queries
+from indicators.catalog import Catalog, normalise_name
+from indicators.i18n import Text
+from indicators.ingest.cells import Cells, Distinct
+from indicators.ingest.fields import (
+    CONFIDENCE_WORDS,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_REGION_KIND,
+    FIELDS,
+    REGION_KINDS,
+    IngestOptions,
+)
+from indicators.ingest.layout import Layout
+from indicators.ingest.numbers import normalise_date, parse_values, resolve_values
+from indicators.ingest.result import empty_new_regions, empty_rows
+from indicators.store import is_missing
+from indicators.validation import Message, Report, register
+
+NEW_REGION_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_YEAR_CELL = re.compile(r"^(\d{4})(?:\.0+)?(?:年|年度)?$")
+
+PROBLEMS = register({
+    "NO_VALUES": Message(
+        "error",
+        "file",
+        Text(
+            "文件中没有任何数值(所有数值单元格都为空或为缺失标记)。",
+            "The file holds no values (every value cell is empty or a missing marker).",
+        ),
+    ),
+    "CELL_EMPTY": Message("error", "row", Text("“{field_zh}”为空。", "The {field_en} is empty.")),
+    "INDICATOR_UNKNOWN": Message(
+        "error",
+        "row",
+        Text(
+            "未知指标“{value}”:不是目录中的指标代码、名称或别名。",
+            "Unknown indicator '{value}': not an indicator code, name or alias in the catalog.",
+        ),
+    ),
+    "INDICATOR_MISMATCH": Message(
+        "error",
+        "row",
+        Text(
+            "指标代码“{value}”与指标名称“{other}”指的是不同的指标。",
+            "Indicator code '{value}' and indicator name '{other}' name different indicators.",
+        ),
+    ),
+    "INDICATOR_QUALITATIVE": Message(
+        "error",
+        "row",
+        Text(
+            "指标“{value}”是定性指标,没有数值观测,不能导入。",
+            "Indicator '{value}' is qualitative: it has no numeric observations to load.",
+        ),
+    ),
+    "REGION_UNKNOWN": Message(
+        "error",
+        "row",
+        Text(
+            "未知地区“{value}”。如是新地区,请同时提供“地区代码”和“地区名称”两列。",
+            "Unknown region '{value}'. For a new region, give both a region code and a region name column.",
+        ),
+    ),
+    "REGION_MISMATCH": Message(
+        "error",
+        "row",
+        Text(
+            "地区代码“{value}”与地区名称“{other}”指的是不同的地区。",
+            "Region code '{value}' and region name '{other}' name different regions.",
+        ),
+    ),
+    "REGION_CODE_INVALID": Message(
+        "error",
+        "row",
+        Text(
+            "新地区代码“{value}”无效:只能用小写英文字母、数字和下划线,并以字母开头(如 xian)。",
+            "New region code '{value}' is not valid: use lower-case letters, digits and underscores, starting with "
+            "a letter (e.g. xian).",
+        ),
+    ),
+    "REGION_NAME_CONFLICT": Message(
+        "error",
+        "row",
+        Text(
+            "新地区“{code}”在文件中有两个名称:“{value}”和第 {other_row} 行的“{other}”。",
+            "New region '{code}' has two names in the file: '{value}' and '{other}' on line {other_row}.",
+        ),
+    ),
+    "YEAR_INVALID": Message(
+        "error",
+        "row",
+        Text(
+            "年份“{value}”无法识别(应为四位数字,如 2024 或 2024年)。",
+            "Year '{value}' is not recognised (expected four digits, e.g. 2024).",
+        ),
+    ),
+    "CONFIDENCE_DEFAULTED": Message(
+        "warning",
+        "file",
+        Text(
+            "{count} 个数值没有注明可信度,已按“{confidence}”记录。可在文件中加“可信度”列,或用 --confidence 指定。",
+            "{count} value(s) have no confidence and were recorded as '{confidence}'. Add a 'confidence' column, "
+            "or give --confidence.",
+        ),
+    ),
+})
+
+
+class RegionNames:
+    """Region look-up: the catalog's names and aliases, and the regions earlier uploads created."""
+
+    def __init__(self, catalog: Catalog, conn: Connection | None):
+        self.catalog = catalog
+        self.uploaded: dict[str, str] = {}
+        if conn is None:
+            return
+        for row in queries.uploaded_regions(conn):
+            names = (
+                row["code"],
+                row["name_zh"],
+                row["name_en"],
+                row["iso3"],
+                row["iso3166"],
+                *(row["aliases"] or []),
+            )
+            for name in names:
+                if name:
+                    self.uploaded.setdefault(normalise_name(name), row["code"])
+
+    def find(self, name: str) -> str | None:
+        return self.catalog.find_region(name) or self.uploaded.get(normalise_name(name))
+
+
+def interpret(
+    texts: pd.DataFrame,
+    layout: Layout,
+    catalog: Catalog,
+    regions: RegionNames,
+    options: IngestOptions,
+    report: Report,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Resolve names, years, numbers and units of every value cell. Returns (rows, new regions)."""
+    numbers = parse_values(texts["raw"])
+    report.counts["missing"] = int(numbers["missing"].sum())
+    keep = ~numbers["missing"].to_numpy()
+    if not keep.all():
+        texts, numbers = texts[keep].reset_index(drop=True), numbers[keep].reset_index(drop=True)
+    report.counts["values"] = len(texts)
+    if texts.empty:
+        report.add("NO_VALUES")
+        return empty_rows(), empty_new_regions()
+    # Columns are collected as arrays and framed once: adding them to a DataFrame one by one copies.
+    rows = {
+        "row": texts["row"].to_numpy(),
+        "column": pd.Categorical(texts["column"]),
+        "raw": texts["raw"].to_numpy(dtype=object),
+    }
+    cells = Cells(texts, layout, report)
+    errors = _resolve_indicators(cells, catalog, rows)
+    region_errors, new_regions = _resolve_regions(cells, regions, rows)
+    errors |= region_errors
+    errors |= _resolve_years(cells, rows)
+    errors |= resolve_values(cells, numbers, catalog, rows)
+    _resolve_texts(cells, options, rows)
+    rows["status"] = np.where(errors, "error", "ok").astype(object)  # replaced after validation
+    return pd.DataFrame(rows), new_regions
+
+
+def _resolve_indicators(cells: Cells, catalog: Catalog, rows: dict) -> np.ndarray:
+    """Indicator codes from a code or name column (either, or both: then they must agree)."""
+    fields = [f for f in ("indicator", "indicator_name") if cells.has(f)]
+    distinct = Distinct.of([cells.values(f) for f in fields])
+
+    def resolve(*names):
+        given = [n for n in names if n]
+        found = [c for c in (catalog.find_indicator(n) for n in given) if c]
+        if not given:
+            return None, "CELL_EMPTY", None
+        if not found:
+            return None, "INDICATOR_UNKNOWN", given[0]
+        if len(set(found)) > 1:
+            return None, "INDICATOR_MISMATCH", given
+        if catalog.indicators[found[0]].kind == "qualitative":
+            return None, "INDICATOR_QUALITATIVE", given[0]
+        return found[0], None, None
+
+    results = [resolve(*key) for key in distinct.keys]
+    rows["indicator_code"] = distinct.spread([r[0] for r in results])
+    rows["kind"] = distinct.spread(
+        [r[0] and catalog.indicators[r[0]].kind for r in results], categorical=True
+    )
+    rows["unit"] = distinct.spread(
+        [r[0] and catalog.indicators[r[0]].unit for r in results], categorical=True
+    )
+    unknown = ("INDICATOR_UNKNOWN", "INDICATOR_QUALITATIVE")
+    return _report_names(cells, distinct, results, cells.column(fields[0]), "indicator", unknown, "INDICATOR_MISMATCH")
+
+
+def _report_names(
+    cells: Cells,
+    distinct: Distinct,
+    results: list[tuple],
+    column: str | None,
+    field: str,
+    unknown: tuple[str, ...],
+    mismatch: str,
+) -> np.ndarray:
+    """Report what a resolver of names found, per combination ``(code, problem, value, ...)``: an empty
+    cell, a name it cannot use (the ``unknown`` codes), and a code and a name that disagree (``mismatch``,
+    whose value is the pair). Returns the rows with a problem."""
+    problem = [r[1] for r in results]
+    name = FIELDS[field].name
+    cells.problems("CELL_EMPTY", distinct, problem, column, [None] * len(results), field_zh=name.zh, field_en=name.en)
+    for code in unknown:
+        cells.problems(code, distinct, problem, column, [r[2] for r in results])
+    pairs = [r[2] if r[1] == mismatch else (None, None) for r in results]
+    cells.problems(
+        mismatch, distinct, problem, column, [p[0] for p in pairs], per_key_params={"other": [p[1] for p in pairs]}
+    )
+    return distinct.rows_where([p is not None for p in problem])
+
+
+def _region_fields(fields: dict[str, int]) -> tuple[str | None, str | None, str | None]:
+    """(code column, name column, or the single column naming the region) among the file's fields."""
+    if "region_code" in fields:
+        return "region_code", next((f for f in ("region_name", "region") if f in fields), None), None
+    if "region" in fields and "region_name" in fields:
+        return "region", "region_name", None
+    return None, None, next(f for f in ("region", "region_name") if f in fields)
+
+
+def _resolve_regions(cells: Cells, regions: RegionNames, rows: dict) -> tuple[np.ndarray, pd.DataFrame]:
+    """Region codes. A code and a name that neither the catalog nor an earlier upload knows: a new region."""
+    code_field, name_field, single = _region_fields(cells.layout.fields)
+    extra = [f for f in ("region_name_zh", "region_name_en", "region_kind") if cells.has(f)]
+    main = [single] if single else [code_field, name_field]
+    distinct = Distinct.of(
+        [cells.values(f) if f else np.full(len(cells.texts), None, dtype=object) for f in main + extra]
+    )
+
+    def resolve(*values):
+        code, name = (values[0], None) if single else (values[0], values[1])
+        rest = dict(zip(extra, values[len(main) :], strict=True))
+        if not code and not name:
+            return None, "CELL_EMPTY", None, None
+        by_code, by_name = (regions.find(code) if code else None), (regions.find(name) if name else None)
+        # An unknown code beside a known name is a mismatch too: a new region, or a typo? Not ours to guess.
+        if code and name and by_name and by_code != by_name:
+            return None, "REGION_MISMATCH", (code, name), None
+        if by_code or by_name:
+            return by_code or by_name, None, None, None
+        if single or not code or not (name or rest.get("region_name_zh") or rest.get("region_name_en")):
+            return None, "REGION_UNKNOWN", code or name, None
+        new_code = code.lower()
+        if not NEW_REGION_CODE.match(new_code) or len(new_code) > 60:
+            return None, "REGION_CODE_INVALID", code, None
+        return new_code, None, None, _new_region(new_code, name, rest, cells.layout.kind)
+
+    results = [resolve(*key) for key in distinct.keys]
+    rows["region_code"] = distinct.spread([r[0] for r in results])
+    column = cells.column(single or code_field)
+    unknown = ("REGION_UNKNOWN", "REGION_CODE_INVALID")
+    errors = _report_names(cells, distinct, results, column, "region", unknown, "REGION_MISMATCH")
+    new_keys = [i for i, r in enumerate(results) if r[3] is not None]
+    if not new_keys:
+        return errors, empty_new_regions()
+    proposals = pd.DataFrame([results[i][3] for i in new_keys])
+    proposals["row"] = cells.texts["row"].to_numpy()[distinct.first[new_keys]]
+    conflicting, new_regions = _new_regions(proposals, column, cells.report)
+    errors |= distinct.rows_where(np.isin(np.arange(len(results)), np.asarray(new_keys)[conflicting]))
+    return errors, new_regions
+
+
+def _new_region(code: str, name: str | None, rest: dict, layout_kind: str) -> dict:
+    zh = rest.get("region_name_zh") or (name if name and CJK.search(name) else None)
+    en = rest.get("region_name_en") or (name if name and not CJK.search(name) else None)
+    kind_text = rest.get("region_kind")
+    kind = REGION_KINDS.get(normalise_name(kind_text)) if kind_text else None
+    return {
+        "code": code,
+        "name_zh": zh or en,
+        "name_en": en or zh,
+        "kind": kind or DEFAULT_REGION_KIND.get(layout_kind, "city"),
+        "kind_assumed": kind is None,
+        "iso3": code.upper() if layout_kind == "worldbank" and len(code) == 3 else None,
+    }
+
+
+def _new_regions(
+    proposals: pd.DataFrame, column: str | None, report: Report
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """One entry per new code. A code given two names is an error on the combinations after the first.
+
+    Returns (which proposals conflict, the new regions).
+    """
+    proposals = proposals.sort_values("row", kind="stable")
+    first = proposals.drop_duplicates("code").set_index("code")
+    conflicting = (
+        proposals[["name_zh", "name_en"]].fillna("").to_numpy()
+        != first.loc[proposals["code"], ["name_zh", "name_en"]].fillna("").to_numpy()
+    ).any(axis=1)
+    if conflicting.any():
+        bad = proposals[conflicting]
+        report.add_rows(
+            "REGION_NAME_CONFLICT",
+            pd.DataFrame(
+                {
+                    "row": bad["row"].to_numpy(),
+                    "column": column,
+                    "value": bad["name_zh"].to_numpy(),
+                    "code": bad["code"].to_numpy(),
+                    "other": first.loc[bad["code"], "name_zh"].to_numpy(),
+                    "other_row": first.loc[bad["code"], "row"].to_numpy(),
+                }
+            ),
+        )
+    regions = first.reset_index()
+    report.new_regions = [
+        {k: (None if is_missing(v) else (int(v) if k == "row" else v)) for k, v in rec.items()}
+        for rec in regions.to_dict("records")
+    ]
+    conflicting = pd.Series(conflicting, index=proposals.index).sort_index().to_numpy()
+    return conflicting, regions
+
+
+def _resolve_years(cells: Cells, rows: dict) -> np.ndarray:
+    distinct = Distinct.of([cells.texts["year_text"]])
+
+    def year_of(text):
+        if not text:
+            return None, "CELL_EMPTY"
+        match = _YEAR_CELL.match(unicodedata.normalize("NFKC", text).strip())
+        return (int(match.group(1)), None) if match else (None, "YEAR_INVALID")
+
+    results = [year_of(*key) for key in distinct.keys]
+    rows["year"] = pd.array(distinct.spread([r[0] for r in results]), dtype="Int64")
+    rows["year_column"] = pd.Categorical(cells.texts["year_column"])
+    problem = [r[1] for r in results]
+    column = cells.texts["year_column"].to_numpy(dtype=object)
+    for code in ("CELL_EMPTY", "YEAR_INVALID"):
+        cells.problems(
+            code,
+            distinct,
+            problem,
+            column,
+            [k[0] for k in distinct.keys],
+            field_zh=FIELDS["year"].name.zh,
+            field_en=FIELDS["year"].name.en,
+        )
+    return distinct.rows_where([p is not None for p in problem])
+
+
+def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
+    default_source = options.source or _preamble_source(cells.layout.preamble)
+    for name in ("source", "note", "flag"):
+        distinct = Distinct.of([cells.values(name)])
+        texts = [k[0] for k in distinct.keys]
+        if name == "source" and default_source:
+            texts = [t or default_source for t in texts]
+        rows[name] = distinct.spread(texts, categorical=name != "note")
+    distinct = Distinct.of([cells.values("confidence")])
+    levels = [
+        None if k[0] is None else CONFIDENCE_WORDS.get(normalise_name(k[0]), k[0]) for k in distinct.keys
+    ]
+    fallback = options.confidence or DEFAULT_CONFIDENCE
+    rows["confidence"] = distinct.spread([fallback if c is None else c for c in levels], categorical=True)
+    absent = int(distinct.rows_where([c is None for c in levels]).sum())
+    cells.report.tallies["confidence_defaulted"] = absent if not options.confidence else 0
+    if absent and not options.confidence:
+        cells.report.add("CONFIDENCE_DEFAULTED", count=absent, confidence=fallback)
+    if cells.has("published_on"):
+        distinct = Distinct.of([cells.values("published_on")])
+        rows["published_on"] = distinct.spread(
+            [normalise_date(k[0]) for k in distinct.keys], categorical=True
+        )
+    else:
+        rows["published_on"] = pd.Categorical(
+            np.full(len(rows["row"]), _preamble_date(cells.layout.preamble))
+        )
+
+
+def _preamble_source(preamble: dict[str, str]) -> str | None:
+    source = preamble.get("data source")
+    if not source:
+        return None
+    updated = preamble.get("last updated date")
+    return f"World Bank, {source}" + (f" (last updated {updated})" if updated else "")
+
+
+def _preamble_date(preamble: dict[str, str]) -> str | None:
+    updated = preamble.get("last updated date")
+    return normalise_date(updated) if updated else None
+

@@ -1,0 +1,246 @@
+"""Text to a table: the delimiter, the header line (and any lines above it), and every data row with the
+file line it starts on.
+
+What belongs here: finding the header among the first lines, reading the rows (pandas' C parser, or the
+csv module line by line to report what it cannot read), dropping blank lines, and the messages of those
+problems. What does not: decoding bytes (``decode``), matching one header cell to a field (``fields``),
+deciding the layout from the header (``layout``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from indicators.i18n import Text
+from indicators.ingest.decode import Decoded
+from indicators.ingest.fields import match_header
+from indicators.validation import Message, Report, register
+
+DELIMITERS = (",", "\t", ";")
+HEADER_SEARCH_LINES = 30
+
+PROBLEMS = register({
+    "HEADER_NOT_FOUND": Message(
+        "error",
+        "file",
+        Text(
+            "找不到表头:前 {lines} 行中没有一行含有可识别的列名(如 指标、地区、年份、数值)。第一行是:{value}",
+            "No header found: none of the first {lines} lines has recognisable column names (such as indicator, "
+            "region, year, value). The first line is: {value}",
+        ),
+    ),
+    "HEADER_ONLY": Message("error", "file", Text("文件只有表头,没有数据行。", "The file has a header but no data rows.")),
+    "PREAMBLE_SKIPPED": Message(
+        "warning",
+        "file",
+        Text(
+            "表头之前的第 1–{last} 行不是数据,已跳过。",
+            "Lines 1–{last} before the header are not data and were skipped.",
+        ),
+    ),
+    "QUOTE_UNCLOSED": Message(
+        "error",
+        "file",
+        Text(
+            "第 {row} 行开始的引号没有闭合,文件在引号内结束。",
+            "A quote opened on line {row} is never closed; the file ends inside it.",
+        ),
+    ),
+    "ROW_TOO_LONG": Message(
+        "error",
+        "row",
+        Text(
+            "第 {row} 行有 {count} 个字段,多于表头的 {expected} 个(是否有未加引号的分隔符?)。",
+            "Line {row} has {count} fields, more than the header's {expected} (an unquoted delimiter?).",
+        ),
+    ),
+})
+
+
+@dataclass
+class Table:
+    header: list[str]
+    cells: pd.DataFrame  # data rows only, str columns 0..n-1, blank lines removed
+    lines: np.ndarray  # the file line each row starts on
+    delimiter: str
+    header_line: int
+    preamble: dict[str, str]
+
+
+def read_table(decoded: Decoded, report: Report) -> Table | None:
+    """Find the delimiter and the header line, then read every data row with its line number."""
+    found = _find_header(decoded.head)
+    if found is None:
+        first = next((line for line in decoded.head.splitlines() if line.strip()), "")
+        report.add("HEADER_NOT_FOUND", value=first[:120], lines=HEADER_SEARCH_LINES)
+        return None
+    report.file.update({"delimiter": found.delimiter, "header_row": found.line})
+    if found.skipped_text and "data source" not in found.preamble:
+        report.add("PREAMBLE_SKIPPED", last=found.line - 1)
+    parsed = _read_fast(decoded.data, found.delimiter, found.line, _column_types(found.cells))
+    if parsed is None:
+        parsed = _read_exact(decoded.data, found.delimiter, found.line, len(found.cells), report)
+        if parsed is None:
+            return None
+    cells, lines = parsed
+    blank = _blank_rows(cells)
+    cells, lines = cells[~blank].reset_index(drop=True), lines[~blank]
+    report.counts["rows"] = len(cells)
+    if cells.empty:
+        report.add("HEADER_ONLY", row=found.line)
+        return None
+    return Table(found.cells, cells, lines, found.delimiter, found.line, found.preamble)
+
+
+def _column_types(header: list[str]) -> dict[int, str]:
+    """Categorical for columns that repeat a few values (names, years, units, sources): they parse faster
+    and take a fraction of the memory; plain text for values and notes."""
+    types = {}
+    for pos, cell in enumerate(header):
+        match = match_header(cell)
+        repeats = match is not None and match[0] == "field" and match[1] not in ("value", "note")
+        types[pos] = "category" if repeats else "str"
+    return types
+
+
+def _blank_rows(cells: pd.DataFrame) -> np.ndarray:
+    """Rows with nothing but blanks (empty lines, and Excel's ',,,,'). Checks the rare candidates only."""
+    first = cells[cells.columns[0]]
+    if isinstance(first.dtype, pd.CategoricalDtype):  # test each distinct value once
+        names = first.cat.categories.astype(object)
+        empty = np.asarray([not str(n).strip() for n in names] + [True], dtype=bool)  # code -1: missing
+        candidates = np.flatnonzero(empty[first.cat.codes.to_numpy()])
+    else:
+        first = first.astype(object).fillna("")
+        candidates = np.flatnonzero(((first == "") | first.str.isspace()).to_numpy())
+    blank = np.zeros(len(cells), dtype=bool)
+    if len(candidates):
+        rest = cells.iloc[candidates].astype(object).fillna("").astype(str)
+        blank[candidates] = rest.apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy()
+    return blank
+
+
+@dataclass
+class Header:
+    delimiter: str
+    line: int  # where the header starts in the file
+    cells: list[str]
+    preamble: dict[str, str]  # 'key, value' lines above the header (World Bank: data source, last updated)
+    skipped_text: bool  # lines above the header held something
+
+
+def _find_header(head: str) -> Header | None:
+    """The delimiter and header line giving the most recognised column names, and what stands above it."""
+    best = None
+    for order, delimiter in enumerate(DELIMITERS):
+        reader = csv.reader(io.StringIO(head), delimiter=delimiter)
+        before: list[list[str]] = []
+        end = 0
+        try:
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                score = _header_score(record)
+                if score >= 2:
+                    candidate = (score, len(record), -order)
+                    if best is None or candidate > best[0]:
+                        best = (candidate, delimiter, start, record, before)
+                    break
+                before.append(record)
+                if len(before) >= HEADER_SEARCH_LINES:
+                    break
+        except csv.Error:
+            continue
+    if best is None:
+        return None
+    _, delimiter, start, cells, before = best
+    preamble = {r[0].strip().casefold(): r[1].strip() for r in before if len(r) >= 2 and r[0].strip()}
+    skipped_text = any(cell.strip() for record in before for cell in record)
+    return Header(delimiter, start, [c.strip().lstrip("\ufeff") for c in cells], preamble, skipped_text)
+
+
+def _header_score(record: list[str]) -> int:
+    fields = {match[1] for cell in record if (match := match_header(cell)) and match[0] == "field"}
+    has_years = any((match := match_header(cell)) and match[0] == "year" for cell in record)
+    return len(fields) + int(has_years)
+
+
+def _read_fast(
+    data: bytes, delimiter: str, header_line: int, types: dict[int, str]
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """pandas' C parser; None when a line has more fields than the header (then :func:`_read_exact`)."""
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=delimiter,
+            header=None,
+            skiprows=header_line - 1,
+            dtype=types,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):  # ValueError: more columns than the header named
+        return None
+    header_breaks = 0
+    body = frame.iloc[1:].reset_index(drop=True)
+    steps = np.ones(len(body), dtype=np.int64)
+    if b'"' in data and _has_quoted_line_breaks(data, header_line, len(frame)):
+        breaks = np.zeros(len(frame), dtype=np.int64)  # a quoted value spans lines: count them
+        for col in frame.columns:
+            column = frame[col].astype(object).fillna("")
+            if "\n" in "".join(column.unique().tolist()):
+                breaks += column.str.count("\n").to_numpy(dtype=np.int64)
+        header_breaks = int(breaks[0])
+        steps = 1 + breaks[1:]
+    lines = (
+        header_line + header_breaks + np.concatenate([[1], 1 + np.cumsum(steps)[:-1]]) if len(body) else steps
+    )
+    return body, lines.astype(np.int64)
+
+
+def _has_quoted_line_breaks(data: bytes, header_line: int, records: int) -> bool:
+    """More line breaks in the file than records read: some value holds a line break."""
+    breaks = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return breaks > header_line - 1 + records
+
+
+def _read_exact(
+    data: bytes, delimiter: str, header_line: int, width: int, report: Report
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """The csv module, line by line: reports lines with too many fields, and quotes left open."""
+    text = data.decode("utf-8").split("\n", header_line - 1)[-1]
+    for strict in (True, False):  # strict finds a quote left open; lenient reads '"a"b' as pandas does
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=strict)
+        records, lines, too_long, end = [], [], [], header_line - 1
+        try:
+            for record in reader:
+                start, end = end + 1, header_line - 1 + reader.line_num
+                if len(record) > width:
+                    too_long.append(
+                        {
+                            "row": start,
+                            "column": None,
+                            "value": delimiter.join(record[width:])[:120],
+                            "count": len(record),
+                        }
+                    )
+                    continue
+                records.append(record + [""] * (width - len(record)))
+                lines.append(start)
+            break
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                report.add("QUOTE_UNCLOSED", row=end + 1)
+                return None
+    report.add_rows("ROW_TOO_LONG", pd.DataFrame(too_long), expected=width)
+    report.counts["unreadable"] = len(too_long)
+    cells = pd.DataFrame(records[1:], columns=range(width), dtype=object).astype(str)
+    return cells, np.asarray(lines[1:], dtype=np.int64)
+
