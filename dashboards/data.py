@@ -15,7 +15,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._common import TABLE_FONT, current, page_frame, split_param, sync_url
-from indicators import export, queries
+from indicators import queries, tables
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/data", order=4, nav_key="nav.data", title="数据 Data")
@@ -114,7 +114,7 @@ def download(_csv, _xlsx, rows, columns):
 
 def to_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, CRLF line ends as Excel writes them, formula-like cells neutralised."""
-    return export.csv_bytes(frame)
+    return tables.csv_bytes(frame)
 
 
 def to_excel(frame: pd.DataFrame) -> bytes:

@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import export, progress, views
+from indicators import export, progress, tables, views
 from indicators.figures import FONT_FAMILY, status_style
 from indicators.i18n import fmt_value
 from indicators.snapshot import Snapshot
@@ -165,7 +165,7 @@ def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicato
         card.update_layout(height=max(300, 36 * (len(codes) + 2)), width=1280)
         zf.writestr("scorecard.png", export.SERVER.render(card, fmt="png", width=1280,
                                                           height=max(300, 36 * (len(codes) + 2)), scale=2))
-        zf.writestr("status.csv", export.csv_bytes(status_table(snap, codes, lang)))
+        zf.writestr("status.csv", tables.csv_bytes(status_table(snap, codes, lang)))
         zf.writestr("index.md", index_markdown(snap, entries, lang))
         zf.writestr("index.html", index_html(snap, entries, lang))
         if on_progress:

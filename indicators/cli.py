@@ -84,7 +84,7 @@ EMPTY_DATABASE = Text("数据库为空,请先运行 `innovation-monitor init`。
 def emit(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     """Print a DataFrame as a human table (default), CSV or JSON records."""
     if fmt == "csv":
-        from indicators.export import csv_text
+        from indicators.tables import csv_text
 
         sys.stdout.write(csv_text(frame, line_end="\n"))
     elif fmt == "json":

@@ -49,19 +49,6 @@ class ExportUnavailable(BilingualError):
         super().__init__(NO_BROWSER, detail)
 
 
-def csv_text(frame, line_end: str = "\r\n") -> str:
-    """CSV as the app writes it everywhere (CLI, downloads, briefing packs): text that a spreadsheet would
-    run as a formula is neutralised first (see ``tables.csv_safe``). CRLF by default, as Excel writes it."""
-    from indicators.tables import csv_safe
-
-    return csv_safe(frame).to_csv(index=False, lineterminator=line_end)
-
-
-def csv_bytes(frame) -> bytes:
-    """:func:`csv_text` as UTF-8 with a byte-order mark, so Excel opens Chinese correctly."""
-    return csv_text(frame).encode("utf-8-sig")
-
-
 def find_browser() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         path = shutil.which(name)

@@ -1,9 +1,9 @@
 """Tables as the app hands them out for spreadsheets: what has to change in a DataFrame before it is
 written as CSV or Excel that people open in Excel or WPS.
 
-What belongs here: :func:`csv_safe` (text a spreadsheet would run as a formula, neutralised). What does
-not: reading CSV files (``ingest``), the CSV text and bytes themselves (``export.csv_text``), images
-(``export``).
+What belongs here: :func:`csv_safe` (text a spreadsheet would run as a formula, neutralised) and the CSV
+text and bytes the CLI, the downloads and the briefing packs write. What does not: reading CSV files
+(``ingest``), images (``export``).
 """
 
 from __future__ import annotations
@@ -28,3 +28,14 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if risky.any():
             out[col] = column.astype(object).where(~risky, "'" + column.astype(object).where(risky, ""))
     return out
+
+
+def csv_text(frame: pd.DataFrame, line_end: str = "\r\n") -> str:
+    """CSV as the app writes it everywhere (CLI, downloads, briefing packs): text that a spreadsheet would
+    run as a formula is neutralised first. CRLF by default, as Excel writes it."""
+    return csv_safe(frame).to_csv(index=False, lineterminator=line_end)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """:func:`csv_text` as UTF-8 with a byte-order mark, so Excel opens Chinese correctly."""
+    return csv_text(frame).encode("utf-8-sig")
