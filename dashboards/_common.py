@@ -1,7 +1,7 @@
 """Helpers the pages share (not a page: Dash Pages skips files starting with ``_``).
 
 What belongs here: reading the language and view state from the query string, the data snapshot the
-pages read, the status badge, empty states, and the clientside callback that writes a page's state back
+pages read, page frames, chart export links, empty states, and the clientside callback that writes a page's state back
 into the URL so a copied link reproduces the view.
 """
 
@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode
 from dash import Input, Output, clientside_callback, dcc, html
 
 from indicators import snapshot as snapshots
-from indicators.figures import status_style
 from indicators.i18n import normalise_lang, t
 
 TABLE_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'  # DataTable: not monospace
@@ -44,18 +43,6 @@ def current() -> snapshots.Snapshot:
     return snapshots.snapshot()
 
 
-def status_label(status: str, lang: str) -> str:
-    from indicators import progress
-
-    return progress.status_label(status, lang)
-
-
-def status_badge(status: str, lang: str, **kwargs) -> html.Span:
-    colour, icon, text_colour = status_style(status)
-    return html.Span(f"{icon} {status_label(status, lang)}", className="im-badge",
-                     style={"background": colour, "color": text_colour}, **kwargs)
-
-
 def export_href(view: str, lang: str, *, size: str = "slide", fmt: str = "png", **params) -> str:
     return nav_href("/export/chart", lang, view=view, size=size, format=fmt, **params)
 
@@ -70,17 +57,6 @@ def export_links(view: str, lang: str, **params) -> html.Div:
         + [html.Span(t("export.hint", lang), className="small text-muted")],
         className="mb-2 d-flex flex-wrap align-items-center gap-1", id=f"{view}-export",
     )
-
-
-PROVISIONAL_GUARDS = {"partial_period", "one_point"}
-
-
-def provisional_mark(guard, lang: str):
-    """'初步' / 'provisional' beside a status judged on part of its period or on a single value."""
-    if not isinstance(guard, str) or guard not in PROVISIONAL_GUARDS:
-        return None
-    return html.Span(t(f"guard.{guard}", lang), className="badge text-bg-light border ms-1",
-                     title=t(f"guard.{guard}.why", lang))
 
 
 def empty_state(message: str, *, link: str | None = None, link_text: str | None = None) -> html.Div:

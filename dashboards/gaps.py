@@ -10,17 +10,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import (
-    GRAPH_CONFIG,
-    current,
-    empty_state,
-    export_links,
-    nav_href,
-    page_frame,
-    provisional_mark,
-    status_badge,
-    sync_url,
-)
+from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_frame, sync_url
+from dashboards._status import provisional_mark, status_badge
 from indicators import views
 from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
 

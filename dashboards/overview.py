@@ -13,9 +13,11 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboards._common import current, nav_href, page_header, provisional_mark, status_badge, status_label
+from dashboards._common import current, nav_href, page_header
+from dashboards._status import provisional_mark, status_badge
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
+from indicators.progress import status_label
 
 dash.register_page(__name__, path="/", order=0, nav_key="nav.overview", title="总览 Overview")
 

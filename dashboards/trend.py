@@ -19,9 +19,9 @@ from dashboards._common import (
     nav_href,
     page_frame,
     split_param,
-    status_badge,
     sync_url,
 )
+from dashboards._status import status_badge
 from indicators import progress, views
 from indicators.i18n import fmt_value, normalise_lang, t
 

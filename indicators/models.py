@@ -93,11 +93,11 @@ class Region(Base):
 class Indicator(Base):
     __tablename__ = "indicators"
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
     name_zh: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
     short_name_zh: Mapped[str] = mapped_column(String(200))
     short_name_en: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(40))
     unit_zh: Mapped[str] = mapped_column(String(80))
     unit_en: Mapped[str] = mapped_column(String(80))

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators import figures, progress, queries
-from indicators.i18n import fmt_value, t
+from indicators.i18n import Text, fmt_value, t
 from indicators.snapshot import Snapshot
 
 
@@ -123,18 +123,18 @@ def _num(value):
     return None if value is None or pd.isna(value) else float(value)
 
 
-FINDINGS = {
-    "achieved": ("{year}年:{value},已实现“{wording}”({target_year}年目标)", "{year}: {value}, '{wording}' ({target_year} target) already achieved"),
-    "within_band": ("{year}年:{value},处于“{wording}”目标区间内({target_year}年)", "{year}: {value}, within the '{wording}' band for {target_year}"),
-    "above_band": ("{year}年:{value},高于“{wording}”目标区间({target_year}年)", "{year}: {value}, above the '{wording}' band for {target_year}"),
-    "below_band": ("{year}年:{value},低于“{wording}”目标区间({target_year}年)", "{year}: {value}, below the '{wording}' band for {target_year}"),
-    "on_track": ("{year}年:{value},按当前速度可于{target_year}年实现“{wording}”", "{year}: {value}, on track for '{wording}' by {target_year}"),
-    "moderate": ("{year}年:{value},实现“{wording}”({target_year}年)需加快进度", "{year}: {value}, must speed up to reach '{wording}' by {target_year}"),
-    "insufficient": ("{year}年:{value},按当前速度难以在{target_year}年实现“{wording}”", "{year}: {value}, too slow to reach '{wording}' by {target_year}"),
-    "moving_away": ("{year}年:{value},正偏离“{wording}”({target_year}年)", "{year}: {value}, moving away from '{wording}' ({target_year})"),
-    "insufficient_data": ("{year}年:{value},数据不足,无法判断进度", "{year}: {value}, too few data points to judge progress"),
+FINDINGS: dict[str, Text] = {
+    "achieved": Text("{year}年:{value},已实现“{wording}”({target_year}年目标)", "{year}: {value}, '{wording}' ({target_year} target) already achieved"),
+    "within_band": Text("{year}年:{value},处于“{wording}”目标区间内({target_year}年)", "{year}: {value}, within the '{wording}' band for {target_year}"),
+    "above_band": Text("{year}年:{value},高于“{wording}”目标区间({target_year}年)", "{year}: {value}, above the '{wording}' band for {target_year}"),
+    "below_band": Text("{year}年:{value},低于“{wording}”目标区间({target_year}年)", "{year}: {value}, below the '{wording}' band for {target_year}"),
+    "on_track": Text("{year}年:{value},按当前速度可于{target_year}年实现“{wording}”", "{year}: {value}, on track for '{wording}' by {target_year}"),
+    "moderate": Text("{year}年:{value},实现“{wording}”({target_year}年)需加快进度", "{year}: {value}, must speed up to reach '{wording}' by {target_year}"),
+    "insufficient": Text("{year}年:{value},按当前速度难以在{target_year}年实现“{wording}”", "{year}: {value}, too slow to reach '{wording}' by {target_year}"),
+    "moving_away": Text("{year}年:{value},正偏离“{wording}”({target_year}年)", "{year}: {value}, moving away from '{wording}' ({target_year})"),
+    "insufficient_data": Text("{year}年:{value},数据不足,无法判断进度", "{year}: {value}, too few data points to judge progress"),
 }
-NO_TARGET = ("{year}年:{value}({status})", "{year}: {value} ({status})")
+NO_TARGET = Text("{year}年:{value}({status})", "{year}: {value} ({status})")
 
 
 def finding(snap: Snapshot, indicator: str, lang: str) -> str:
@@ -156,13 +156,11 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
         row = quantified.iloc[0]
         template = FINDINGS.get(row["status"])
         if template:
-            text = template[1] if lang == "en" else template[0]
-            return text.format(year=year, value=value, wording=target_wording(ind, row["plan"], lang),
+            return template.pick(lang).format(year=year, value=value, wording=target_wording(ind, row["plan"], lang),
                                target_year=int(row["milestone_year"]))
     status = rows.iloc[0]["status"] if len(rows) else None
     label = progress.status_label(status, lang) if status else ""
-    text = NO_TARGET[1] if lang == "en" else NO_TARGET[0]
-    return text.format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()
+    return NO_TARGET.pick(lang).format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()
 
 
 QUANTIFIED = ("about", "at_least", "exceed", "at_most", "top_n")

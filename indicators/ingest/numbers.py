@@ -41,7 +41,6 @@ _DATE_FORMS = [
 ]
 
 PROBLEMS = register({
-    "NUMBER_INVALID": Message("error", "row", Text("数值“{value}”无法识别为数字。", "Value '{value}' is not a number.")),
     "UNIT_MISMATCH": Message(
         "error",
         "row",
@@ -50,6 +49,7 @@ PROBLEMS = register({
             "Unit '{unit}' does not match the indicator's unit '{expected}' and cannot be converted.",
         ),
     ),
+    "NUMBER_INVALID": Message("error", "row", Text("数值“{value}”无法识别为数字。", "Value '{value}' is not a number.")),
 })
 
 

@@ -71,35 +71,21 @@ def check_duplicates(frame: pd.DataFrame, report: Report) -> tuple[np.ndarray, n
             ", ".join(str(x) for x in lines.loc[k] if x != row) or str(row)
             for k, row in zip(errors["_key"], errors["row"], strict=True)
         ]
-        report.add_rows(
-            "KEY_DUPLICATE",
-            pd.DataFrame(
-                {
-                    "row": errors["row"].to_numpy(),
-                    "column": errors["column"].to_numpy(),
-                    "value": errors["raw"].to_numpy(),
-                    "indicator": errors["indicator_code"].to_numpy(),
-                    "region": errors["region_code"].to_numpy(),
-                    "year": errors["year"].to_numpy(),
-                    "other_rows": others,
-                }
-            ),
-        )
+        _add_rows(report, "KEY_DUPLICATE", errors, indicator=errors["indicator_code"].to_numpy(),
+                  region=errors["region_code"].to_numpy(), year=errors["year"].to_numpy(), other_rows=others)
     identical = repeated[~in_conflict]
     drop = identical[identical["_key"].duplicated(keep="first")]
     if len(drop):
         first_row = identical.drop_duplicates("_key").set_index("_key")["row"]
-        report.add_rows(
-            "ROW_DUPLICATE",
-            pd.DataFrame(
-                {
-                    "row": drop["row"].to_numpy(),
-                    "column": drop["column"].to_numpy(),
-                    "value": drop["raw"].to_numpy(),
-                    "other_row": first_row.loc[drop["_key"]].to_numpy(),
-                }
-            ),
-        )
+        _add_rows(report, "ROW_DUPLICATE", drop, other_row=first_row.loc[drop["_key"]].to_numpy())
     position = pd.Series(np.arange(len(frame)), index=frame.index)
     return position.loc[errors.index].to_numpy(), position.loc[drop.index].to_numpy()
 
+
+
+def _add_rows(report: Report, code: str, lines: pd.DataFrame, **params) -> None:
+    """One problem per line of ``lines`` (with its row, column and raw value), with ``params`` for the message."""
+    report.add_rows(code, pd.DataFrame({
+        "row": lines["row"].to_numpy(), "column": lines["column"].to_numpy(), "value": lines["raw"].to_numpy(),
+        **params,
+    }))
