@@ -7,11 +7,12 @@ migrations (``indicators/migrations``), never by ``create_all``.
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 
 from indicators import settings
 
@@ -23,12 +24,37 @@ SQLITE_PAGE_SIZE = 16_384
 def make_engine(url: str | None = None) -> Engine:
     url = url or settings.database_url()
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not pysqlite, open transactions, so a writer can BEGIN IMMEDIATE (see `writing`).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite database file readable by its owner only (0600): it holds the password hashes.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's permissions. An existing file is left
+    as it is (``init`` says when it is readable by others).
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a missing folder or a read-only file system: SQLite itself says so when it opens the file
+
+
+def readable_by_others(engine: Engine) -> str | None:
+    """The path of a SQLite database file that others than its owner may read, else None."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or not os.path.exists(path):
+        return None
+    return path if os.stat(path).st_mode & 0o077 else None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -110,7 +136,8 @@ def _alembic_config(engine: Engine):
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser reads '%' as interpolation: a percent-encoded password or socket path needs '%%'
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 
