@@ -1,9 +1,17 @@
-"""Shared fixtures: a real PostgreSQL 15 server started for the session, and fresh databases per test.
+"""Shared fixtures: a real PostgreSQL 15 server for the session, a fresh database per test, the served app.
 
-``database_url`` is parametrised over ``sqlite`` and ``postgresql``: a test that asks for it (or for
-``engine`` / ``seeded_engine``) runs against both in the same run. The PostgreSQL server is started from
-the installed binaries (``/usr/lib/postgresql/15/bin``) in a temporary folder on a free port; as root it runs
-as the ``postgres`` system user, as PostgreSQL refuses to run as root.
+The databases are parametrised over ``sqlite`` and ``postgresql`` (the ``backend`` fixture): a test that asks
+for ``database_url`` / ``engine`` (an empty database, no tables) or ``seeded_url`` / ``seeded_engine`` (after
+`init` with the shipped catalog and data) runs against both in the same run. The seeded database is built
+once per session and backend, and every test gets a copy of its own: a copied file on SQLite, ``CREATE
+DATABASE … TEMPLATE`` on PostgreSQL (``clone_database`` copies a test's database the same way). The
+PostgreSQL server is started from the installed binaries (``/usr/lib/postgresql/15/bin``) in a temporary
+folder (in memory, under /dev/shm, when there is room) on a free port, and a test's databases are dropped
+after it; as root it runs as the ``postgres`` system user, as PostgreSQL refuses to run as root.
+
+The browser tests drive the app as ``innovation-monitor serve`` runs it, in a subprocess on a copy of the
+seeded SQLite database: ``app_server`` is one server for the whole run, for tests that only read;
+``own_app_server`` is a server with a database of its own for a module whose tests change data.
 """
 
 from __future__ import annotations
@@ -12,40 +20,48 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from indicators import db
 from indicators.catalog import load_catalog
+from indicators.seed import run_init
+from tools.screenshots import CHROMIUM_ARGS, free_port, start_server
+
+from .support import CATALOG_DIR, SHIPPED_DIR, copy_sqlite, fold_wal
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-PROJECT = Path(__file__).resolve().parent.parent
-CATALOG_DIR = PROJECT / "data" / "catalog"
-SHIPPED_DIR = PROJECT / "data" / "observations"
-TEST_DATA = Path(__file__).resolve().parent / "data"
+CHROMIUM = "/usr/bin/chromium"
+SEEDED_TEMPLATE = "seeded_template"
+IN_MEMORY = Path("/dev/shm")
 _counter = itertools.count()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _cluster_parent() -> str | None:
+    """Where the throw-away cluster lives: in memory when there is room (on a virtual disk a CREATE DATABASE takes
+    about 0.3 s, in memory 15 ms, and every test makes one), else the temporary folder."""
+    if IN_MEMORY.is_dir() and os.access(IN_MEMORY, os.W_OK) and shutil.disk_usage(IN_MEMORY).free > 2**31:
+        return str(IN_MEMORY)
+    return None
 
 
 class PostgresServer:
     """A throw-away PostgreSQL cluster: initdb, pg_ctl start, and stop + delete at the end."""
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="im-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="im-pg-", dir=_cluster_parent()))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user = None
+        self._admin: Engine | None = None
         if os.geteuid() == 0:
             self.as_user = "postgres"
             pw = pwd.getpwnam(self.as_user)
@@ -62,12 +78,14 @@ class PostgresServer:
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C.UTF-8")
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off " \
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c max_wal_size=128MB"
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
                   "-w", "start")
 
     def stop(self) -> None:
         try:
+            if self._admin is not None:
+                self._admin.dispose()
             self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -75,13 +93,25 @@ class PostgresServer:
     def url(self, dbname: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def create_database(self) -> str:
-        name = f"t{os.getpid()}_{next(_counter)}"
-        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+    def admin(self, sql: str) -> None:
+        """Run one statement on the maintenance database, outside a transaction (CREATE DATABASE needs that)."""
+        if self._admin is None:
+            self._admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.execute(text(sql))
+
+    def create_database(self, template: str | None = None, name: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (which must have no open connections); its URL.
+
+        The files are copied (FILE_COPY), not written to the write-ahead log page by page: less to keep.
+        """
+        name = name or f"t{os.getpid()}_{next(_counter)}"
+        self.admin(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a test's database, closing what a test left connected to it."""
+        self.admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -94,56 +124,115 @@ def postgres_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    """An empty database of each kind: a SQLite file, and a new database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    return request.getfixturevalue("postgres_server").create_database()
-
-
-@pytest.fixture
-def engine(database_url):
-    eng = db.make_engine(database_url)
-    yield eng
-    eng.dispose()
-
-
 @pytest.fixture(scope="session")
 def catalog():
     return load_catalog(CATALOG_DIR)
 
 
-@pytest.fixture
-def seeded_engine(engine, catalog):
-    """A database after `init` with the shipped catalog and data."""
-    from indicators.seed import run_init
+@contextmanager
+def _engine_on(url: str) -> Iterator[Engine]:
+    engine = db.make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
-    run_init(engine, catalog, SHIPPED_DIR)
-    return engine
 
-
-CHROMIUM = "/usr/bin/chromium"
+def _seed(url: str, catalog) -> None:
+    with _engine_on(url) as engine:  # closed after: a template is copied with no connection open
+        run_init(engine, catalog, SHIPPED_DIR)
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium driven by Playwright, one for the whole run (never Playwright's own download)."""
-    from playwright.sync_api import sync_playwright
-
-    from tools.screenshots import CHROMIUM_ARGS
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make setup` (apt-get install chromium)"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def seeded_sqlite(tmp_path_factory, catalog) -> Path:
+    """The seeded SQLite database file, built once; tests get copies of it."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.sqlite3"
+    _seed(f"sqlite:///{path}", catalog)
+    fold_wal(path)
+    assert not path.with_name(path.name + "-wal").exists(), "a connection to the template is still open"
+    return path
 
 
-def settle(page) -> None:
-    """Wait until the page has loaded and no Dash callback is running."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+@pytest.fixture(scope="session")
+def seeded_postgresql(postgres_server, catalog) -> str:
+    """The name of the seeded PostgreSQL database, built once; tests get copies of it (CREATE DATABASE … TEMPLATE)."""
+    _seed(postgres_server.create_database(name=SEEDED_TEMPLATE), catalog)
+    # nobody may connect to it by mistake: a template with an open connection cannot be copied
+    postgres_server.admin(f'ALTER DATABASE "{SEEDED_TEMPLATE}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+    return SEEDED_TEMPLATE
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    """The kind of database a test runs on (a test can choose: ``parametrize("backend", …, indirect=True)``)."""
+    return request.param
+
+
+def _fresh_database(backend: str, request, tmp_path: Path, *, seeded: bool) -> Iterator[str]:
+    """A database for one test: empty, or a copy of the session's seeded one; dropped after it on PostgreSQL."""
+    if backend == "sqlite":
+        path = tmp_path / ("seeded.sqlite3" if seeded else "test.sqlite3")
+        if seeded:
+            shutil.copyfile(request.getfixturevalue("seeded_sqlite"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("seeded_postgresql") if seeded else None
+    yield (url := server.create_database(template=template))
+    server.drop_database(url)
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path) -> Iterator[str]:
+    """An empty database (no tables): a new SQLite file, or a new database on the session's PostgreSQL."""
+    yield from _fresh_database(backend, request, tmp_path, seeded=False)
+
+
+@pytest.fixture
+def engine(database_url):
+    with _engine_on(database_url) as eng:
+        yield eng
+
+
+@pytest.fixture
+def seeded_url(backend, request, tmp_path) -> Iterator[str]:
+    """A database of its own after `init` with the shipped catalog and data: a copy of the session's one."""
+    yield from _fresh_database(backend, request, tmp_path, seeded=True)
+
+
+@pytest.fixture
+def seeded_engine(seeded_url):
+    """An engine on a fresh seeded database (see ``seeded_url``)."""
+    with _engine_on(seeded_url) as eng:
+        yield eng
+
+
+@pytest.fixture
+def clone_database(request, tmp_path):
+    """Copy a test's database in its current state: ``clone_database(engine)`` returns an engine on the copy.
+
+    The engine given is disposed first (a database is copied closed); it reconnects when used again.
+    """
+    clones: list[tuple[Engine, PostgresServer | None]] = []
+
+    def clone(source: Engine) -> Engine:
+        source.dispose()
+        server = None
+        if source.dialect.name == "sqlite":
+            copy = tmp_path / f"clone-{len(clones)}.sqlite3"
+            copy_sqlite(Path(source.url.database), copy)
+            url = f"sqlite:///{copy}"
+        else:
+            server = request.getfixturevalue("postgres_server")
+            url = server.create_database(template=source.url.database)
+        clones.append((db.make_engine(url), server))
+        return clones[-1][0]
+
+    yield clone
+    for eng, server in clones:
+        eng.dispose()
+        if server is not None:
+            server.drop_database(eng.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture
@@ -157,3 +246,66 @@ def wait_for():
         return predicate()
 
     return _wait
+
+
+# The browser and the served app.
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright, one for the whole run (never Playwright's own download)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: run `make setup` (apt-get install chromium)"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A new browser tab of laptop size in a context of its own (no cookies from other tests); a JavaScript
+    error on the page fails the test."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@dataclass(frozen=True)
+class AppServer:
+    base: str  # http://127.0.0.1:<port>
+    database_url: str
+
+
+@contextmanager
+def serving(folder: Path, seeded: Path) -> Iterator[AppServer]:
+    """``innovation-monitor serve`` on a free port, with its own instance folder and a copy of ``seeded``."""
+    copy_sqlite(seeded, folder / "app.sqlite3")
+    url = f"sqlite:///{folder / 'app.sqlite3'}"
+    env = dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_INSTANCE=str(folder / "instance"))
+    port = free_port()
+    proc = start_server(port, env)
+    try:
+        yield AppServer(f"http://127.0.0.1:{port}", url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, seeded_sqlite) -> Iterator[AppServer]:
+    """The app on the seeded data, shared by the whole run: tests that use it must not change its data."""
+    with serving(tmp_path_factory.mktemp("app"), seeded_sqlite) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_app_server(tmp_path_factory, seeded_sqlite) -> Iterator[AppServer]:
+    """The app on a seeded database of the module's own, for a module whose tests change data."""
+    with serving(tmp_path_factory.mktemp("own-app"), seeded_sqlite) as server:
+        yield server

@@ -1,51 +1,27 @@
 """The dashboard in real headless Chromium, as a user drives it (Playwright with Debian's chromium).
 
-The app runs as ``innovation-monitor serve`` in a subprocess on a seeded SQLite database; nothing is
-mocked. These tests run in CI; a missing browser is a failure, not a skip.
+The app runs as ``innovation-monitor serve`` in a subprocess on a seeded SQLite database (the session's
+``app_server``, which these tests only read); nothing is mocked. These tests run in CI; a missing browser is
+a failure, not a skip.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tools.screenshots import free_port, start_server
-
-from .conftest import PROJECT, settle
+from .support import settle
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{folder / 'app.sqlite3'}",
-               INNOVATION_MONITOR_INSTANCE=str(folder / "instance"))
-    subprocess.run([sys.executable, "-m", "indicators", "init"], cwd=PROJECT, env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    server = start_server(port, env)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
 @pytest.fixture
-def page(browser) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+def app_url(app_server) -> str:
+    return app_server.base
 
 
 def chart_title(page: Page, title_id: str = "trend-title") -> str:

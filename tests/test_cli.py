@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import PROJECT
+from .support import PROJECT
 
 
 def run_cli(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
@@ -24,12 +24,20 @@ def run_cli(*args: str, env: dict, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
+def _env(database_url: str, instance: Path) -> dict:
+    return dict(os.environ, DATABASE_URL=database_url, INNOVATION_MONITOR_INSTANCE=str(instance))
+
+
 @pytest.fixture
 def cli_env(database_url, tmp_path) -> dict:
-    env = dict(os.environ)
-    env["DATABASE_URL"] = database_url
-    env["INNOVATION_MONITOR_INSTANCE"] = str(tmp_path / "instance")
-    return env
+    """The environment of a CLI run on an empty database."""
+    return _env(database_url, tmp_path / "instance")
+
+
+@pytest.fixture
+def seeded_cli_env(seeded_url, tmp_path) -> dict:
+    """The environment of a CLI run on a database after `init` (a copy, not `init` run again)."""
+    return _env(seeded_url, tmp_path / "instance")
 
 
 def test_init_then_observations_prints_the_beijing_series_with_sources(cli_env):
@@ -47,17 +55,15 @@ def test_init_then_observations_prints_the_beijing_series_with_sources(cli_env):
     assert [(r["year"], r["value"], r["batch"]) for r in json.loads(early.stdout)] == [(2016, 5.94, 1)]
 
 
-def test_usage_errors_exit_2_and_unknown_names_are_explained(cli_env):
-    run_cli("init", env=cli_env)
-    bad_date = run_cli("observations", "--as-of", "yesterday", env=cli_env, check=False)
+def test_usage_errors_exit_2_and_unknown_names_are_explained(seeded_cli_env):
+    bad_date = run_cli("observations", "--as-of", "yesterday", env=seeded_cli_env, check=False)
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
-    unknown = run_cli("observations", "--indicator", "NO_SUCH", env=cli_env, check=False)
+    unknown = run_cli("observations", "--indicator", "NO_SUCH", env=seeded_cli_env, check=False)
     assert unknown.returncode == 2 and "未知指标" in unknown.stderr
 
 
-def test_revert_of_unknown_batch_is_rejected_with_exit_1(cli_env):
-    run_cli("init", env=cli_env)
-    result = run_cli("revert", "999", env=cli_env, check=False)
+def test_revert_of_unknown_batch_is_rejected_with_exit_1(seeded_cli_env):
+    result = run_cli("revert", "999", env=seeded_cli_env, check=False)
     assert result.returncode == 1
     assert "批次 999 不存在" in result.stderr and "no batch 999" in result.stderr
 
@@ -97,16 +103,16 @@ def test_readme_and_ci_use_the_makefile():
     assert Path(PROJECT / "Makefile").read_text().count("\ntest:") == 1
 
 
-def test_csv_output_neutralises_formula_like_text(cli_env, tmp_path):
-    run_cli("init", env=cli_env)
+def test_csv_output_neutralises_formula_like_text(seeded_cli_env, tmp_path):
     upload = tmp_path / "formula.csv"
     upload.write_text("indicator,region,year,value,source,confidence,note\n"
                       'RD_GDP_RATIO,beijing,2025,6.6,test fixture - not a statistic,low,"=HYPERLINK(""http://x"")"\n',
                       encoding="utf-8")
-    run_cli("ingest", str(upload), env=cli_env)
-    out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "csv", env=cli_env)
+    run_cli("ingest", str(upload), env=seeded_cli_env)
+    out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "csv",
+                  env=seeded_cli_env)
     frame = pd.read_csv(StringIO(out.stdout))
     assert frame.set_index("year").loc[2025, "note"] == "'=HYPERLINK(\"http://x\")"
     stored = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "json",
-                     env=cli_env)
+                     env=seeded_cli_env)
     assert [r["note"] for r in json.loads(stored.stdout) if r["year"] == 2025] == ['=HYPERLINK("http://x")']

@@ -15,7 +15,7 @@ def _file(indicator: str, years: range, base: float) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def test_concurrent_commits_both_land_with_history_intact(seeded_engine, catalog, database_url):
+def test_concurrent_commits_both_land_with_history_intact(seeded_engine, catalog, seeded_url):
     files = {
         "alice": ("a.csv", _file("RD_GDP_RATIO", range(2000, 2026), 1.0)),   # revises 10 stored values
         "bob": ("b.csv", _file("TECH_CONTRACT_TURNOVER", range(2000, 2026), 5000.0)),
@@ -25,7 +25,7 @@ def test_concurrent_commits_both_land_with_history_intact(seeded_engine, catalog
     results, errors = {}, []
 
     def editor(user: str) -> None:
-        engine = db.make_engine(database_url)  # each editor its own connection pool, as two server threads
+        engine = db.make_engine(seeded_url)  # each editor its own connection pool, as two server threads
         try:
             name, content = files[user]
             parsed = ingest.parse_file(content, name, catalog, engine)

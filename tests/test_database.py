@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import pytest
 from sqlalchemy import inspect
 
 from indicators import db, queries
 from indicators.seed import run_init
-from indicators.store import KEY, PAYLOAD, RevertRefused, apply_batch, revert_batch
+from indicators.store import RevertRefused, apply_batch, revert_batch
 
-from .conftest import SHIPPED_DIR
+from .support import SHIPPED_DIR, batch_frame
 
 
 def test_migration_from_empty_creates_every_table(engine):
@@ -62,20 +61,9 @@ def test_2016_rd_share_has_two_vintages(seeded_engine):
     assert vintages == [[5.94, "superseded"], [5.78, "current"]]
 
 
-def _frame(rows: str) -> pd.DataFrame:
-    from io import StringIO
-
-    frame = pd.read_csv(StringIO(rows), dtype={"published_on": str, "note": str, "flag": str})
-    for col in ("note", "flag", "published_on"):
-        if col not in frame:
-            frame[col] = None
-        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    return frame[KEY + PAYLOAD]
-
-
 def test_revision_keeps_predecessor_and_revert_restores_exactly(seeded_engine):
     before = queries.table_dump(seeded_engine, "observations")
-    update = _frame(
+    update = batch_frame(
         "indicator_code,region_code,year,value,source,confidence,published_on\n"
         "RD_GDP_RATIO,beijing,2024,6.6,revised bulletin,high,2026-09-30\n"
         "RD_GDP_RATIO,beijing,2025,6.5,new bulletin,high,2026-09-30\n"
@@ -107,8 +95,8 @@ def test_revision_keeps_predecessor_and_revert_restores_exactly(seeded_engine):
 
 
 def test_revert_refuses_when_a_later_batch_revised_the_values(seeded_engine):
-    one = _frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.5,a,high\n")
-    two = _frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.6,b,high\n")
+    one = batch_frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.5,a,high\n")
+    two = batch_frame("indicator_code,region_code,year,value,source,confidence\nRD_GDP_RATIO,beijing,2025,6.6,b,high\n")
     with seeded_engine.begin() as conn:
         first = apply_batch(conn, one, kind="upload", user="t")
         second = apply_batch(conn, two, kind="upload", user="t")
@@ -126,7 +114,7 @@ def test_revert_refuses_when_a_later_batch_revised_the_values(seeded_engine):
 
 def test_failed_batch_leaves_the_database_unchanged(seeded_engine):
     before = {t: queries.table_dump(seeded_engine, t) for t in ("observations", "observation_history", "batches")}
-    bad = _frame("indicator_code,region_code,year,value,source,confidence\n"
+    bad = batch_frame("indicator_code,region_code,year,value,source,confidence\n"
                  "RD_GDP_RATIO,beijing,2024,7.0,a,high\nNOT_AN_INDICATOR,beijing,2024,1,a,high\n")
     with pytest.raises(Exception):  # noqa: B017 - the foreign key violation differs by driver
         with seeded_engine.begin() as conn:

@@ -30,19 +30,10 @@ from indicators.seed import read_shipped_file
 from indicators.store import KEY, PAYLOAD, revert_batch
 from indicators.tables import csv_safe
 
-from .conftest import CATALOG_DIR, PROJECT, SHIPPED_DIR
+from .support import BAD, CATALOG_DIR, GOOD, PROJECT, SHIPPED_DIR, YEARS, database_dump
 
-DATA = Path(__file__).resolve().parent / "data" / "ingest"
-GOOD, BAD = DATA / "good", DATA / "bad"
-YEARS = (1900, 2030)  # a fixed range, so no test depends on today's date
-DUMPED = ("observations", "observation_history", "batches", "regions")
 WB_SOURCE = '"World Bank, World Development Indicators (last updated 2025-01-28)"'
 STORED = ["indicator", "region", "year", "value", "source", "confidence", "note", "flag", "published_on"]
-
-
-def database_dump(engine) -> dict[str, list[tuple]]:
-    """Every row of the tables an upload may touch, for exact before/after comparisons."""
-    return {table: queries.table_dump(engine, table) for table in DUMPED}
 
 
 def as_table(frame: pd.DataFrame) -> pd.DataFrame:

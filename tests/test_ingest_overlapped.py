@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import sqlite3
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
-from indicators import db, store
+from indicators import store
 from indicators.ingest import IngestOptions, commit, entry, load_path, parse_path
 from indicators.models import Base
 
-from .test_ingest import BAD, DUMPED, GOOD, database_dump
+from .support import BAD, DUMPED, GOOD, YEARS, database_dump
 
-YEARS = (1900, 2030)
 FROZEN = datetime(2026, 11, 28, 3, 0, 0)
 NOT_CSV = {"binary.csv", "excel-97-renamed.csv", "excel-workbook-renamed.csv", "image-renamed.csv"}
 
@@ -38,26 +35,9 @@ def frozen(monkeypatch):
 
 
 @pytest.fixture
-def twins(seeded_engine, tmp_path, request, frozen):
+def twins(seeded_engine, clone_database, frozen):
     """Two databases in the same state: the seeded one and a copy of it."""
-    seeded_engine.dispose()
-    if seeded_engine.dialect.name == "sqlite":
-        source = Path(seeded_engine.url.database)
-        with sqlite3.connect(source) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        copy = tmp_path / "twin.sqlite3"
-        shutil.copy(source, copy)
-        twin = db.make_engine(f"sqlite:///{copy}")
-    else:
-        server = request.getfixturevalue("postgres_server")
-        name = f"{seeded_engine.url.database}_twin"
-        admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_engine.url.database}"'))
-        admin.dispose()
-        twin = db.make_engine(server.url(name))
-    yield seeded_engine, twin
-    twin.dispose()
+    return seeded_engine, clone_database(seeded_engine)
 
 
 def _status(result) -> str:
@@ -122,13 +102,13 @@ def _cases(names):
     return [("sqlite", n) for n in names] + [("postgresql", n) for n in names if n in ON_POSTGRESQL]
 
 
-@pytest.mark.parametrize(("database_url", "name"), _cases(GOOD_FILES), indirect=["database_url"])
+@pytest.mark.parametrize(("backend", "name"), _cases(GOOD_FILES), indirect=["backend"])
 def test_a_good_file_loads_the_same_in_parts(name, twins, catalog, monkeypatch):
     outcome = assert_same_both_ways(twins, GOOD / name, catalog, must_overlap=True, monkeypatch=monkeypatch)
     assert outcome["status"] == "loaded"
 
 
-@pytest.mark.parametrize(("database_url", "name"), _cases(BAD_FILES), indirect=["database_url"])
+@pytest.mark.parametrize(("backend", "name"), _cases(BAD_FILES), indirect=["backend"])
 def test_a_bad_file_is_rejected_the_same_in_parts(name, twins, catalog, monkeypatch):
     before = database_dump(twins[1])
     outcome = assert_same_both_ways(twins, BAD / name, catalog, must_overlap=False, monkeypatch=monkeypatch)

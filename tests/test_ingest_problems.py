@@ -11,7 +11,7 @@ import pytest
 from indicators.ingest import IngestOptions, UploadRejected, commit, parse_file, parse_path
 from indicators.validation import MESSAGES
 
-from .test_ingest import BAD, GOOD, YEARS, database_dump
+from .support import BAD, GOOD, YEARS, database_dump
 
 # file -> the problems it reports (severity, line, column, value, code), in report order.
 EXPECTED = {

@@ -17,8 +17,7 @@ from indicators.ingest import IngestOptions, commit, parse_file
 from indicators.seed import run_init
 from indicators.store import PAYLOAD
 
-from .conftest import CATALOG_DIR
-from .test_ingest import YEARS
+from .support import CATALOG_DIR, YEARS
 
 CATALOG = load_catalog(CATALOG_DIR)
 INDICATORS = sorted(code for code, ind in CATALOG.indicators.items() if ind.kind != "qualitative")

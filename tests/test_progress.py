@@ -17,7 +17,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from indicators import i18n
-from indicators.catalog import Base, Catalog, Edition, Indicator, Milestone, Target, Text
+from indicators.catalog import Base, Catalog, Edition, Milestone, Target, Text
 from indicators.progress import (
     ASSESSMENT_COLUMNS,
     EXPECTED_STATUS_ORDER,
@@ -36,25 +36,14 @@ from indicators.progress import (
     status_rank,
 )
 
+from .support import make_catalog, make_indicator, text
+
 TODAY = date(2026, 6, 1)
 GIVEN = ["case", "kind", "direction", "growth", "qualifier", "tolerance", "base", "milestones", "points"]
 TEXT_COLUMNS = ("case", "status", "guard", "expected_status", "edition_breaks", "baseline_source")
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def text(s: str) -> Text:
-    return Text(zh=s, en=s)
-
-
-def make_indicator(code: str, *, kind: str = "level", direction: str = "higher", growth: str | None = None,
-                   targets=(), editions=(), frequency: str = "annual") -> Indicator:
-    unit = {"rank": "rank", "share": "percent", "growth_rate": "percent_per_year"}.get(kind, "cny_100m")
-    return Indicator(code=code, name=text(code), short_name=text(code), unit=unit, kind=kind,
-                     direction=direction, growth=growth, pillar="science", frequency=frequency,
-                     description=text(code), measurement=text(code), publisher=text("test"),
-                     editions=list(editions), targets=list(targets))
 
 
 def make_target(qualifier: str, milestones: str, *, base: str = "", tolerance: float | None = None,
@@ -76,12 +65,6 @@ def make_target(qualifier: str, milestones: str, *, base: str = "", tolerance: f
                   milestones=stones, wording=text(f"{qualifier} {milestones}"), quote="test", source="test",
                   confidence="medium", evidence=list(evidence),
                   period_average=tuple(int(y) for y in period.split("-")) if period else None)
-
-
-def make_catalog(shipped: Catalog, indicators: list[Indicator]) -> Catalog:
-    """The shipped programme, plans, regions and units with the given indicators."""
-    regions, units = list(shipped.regions.values()), list(shipped.units.values())
-    return Catalog(shipped.root, shipped.programme, regions, units, indicators)
 
 
 def parse_points(code: str, points: str, region: str = "beijing") -> list[dict]:

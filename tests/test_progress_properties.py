@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from indicators.catalog import Base, Milestone, Target
 from indicators.progress import assess, mirror_status, status_rank
 
-from .test_progress import make_catalog, make_indicator, text
+from .support import make_catalog, make_indicator, text
 
 TODAY = date(2026, 6, 1)
 BASE_YEAR, MILESTONE = 2020, 2030

@@ -1,23 +1,21 @@
 """Uploading in the browser: editors only, preview and diff, commit, errors that change nothing, revert.
 
 A real server (``innovation-monitor serve``) on a seeded SQLite database with real accounts, driven by
-headless Chromium; the "direct call" tests post to Dash's callback endpoint the way a script would.
+headless Chromium; the "direct call" tests post to Dash's callback endpoint the way a script would. These
+tests change data, so the module has a server and database of its own (``own_app_server``); each compares
+the database before and after what it does, so their order does not matter.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from indicators import db, queries
-from tools.screenshots import free_port, start_server
+from indicators import db, queries, users
 
-from .conftest import PROJECT, TEST_DATA, settle
+from .support import BAD, TEST_DATA, database_dump, settle
 
 UPLOADS = TEST_DATA / "upload"
 PASSWORD = "correct horse battery"
@@ -25,31 +23,15 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("upload")
-    url = f"sqlite:///{folder / 'app.sqlite3'}"
-    env = dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_INSTANCE=str(folder / "instance"))
-
-    def cli(*args):
-        subprocess.run([sys.executable, "-m", "indicators", *args], cwd=PROJECT, env=env, check=True,
-                       capture_output=True, text=True)
-
-    cli("init")
-    cli("users", "add", "editor1", "--role", "editor", "--password", PASSWORD)
-    cli("users", "add", "viewer1", "--role", "viewer", "--password", PASSWORD)
-    port = free_port()
-    proc = start_server(port, env)
-    yield {"base": f"http://127.0.0.1:{port}", "url": url}
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture
-def page(browser) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    yield pg
-    context.close()
+def server(own_app_server):
+    """The module's server, with an editor and a viewer account."""
+    engine = db.make_engine(own_app_server.database_url)
+    try:
+        users.add_user(engine, "editor1", PASSWORD, "editor")
+        users.add_user(engine, "viewer1", PASSWORD, "viewer")
+    finally:
+        engine.dispose()
+    return {"base": own_app_server.base, "url": own_app_server.database_url}
 
 
 def sign_in(page: Page, base: str, name: str) -> None:
@@ -64,7 +46,7 @@ def sign_in(page: Page, base: str, name: str) -> None:
 def dump(url: str) -> dict:
     engine = db.make_engine(url)
     try:
-        return {t: queries.table_dump(engine, t) for t in ("observations", "observation_history", "batches", "regions")}
+        return database_dump(engine)
     finally:
         engine.dispose()
 
@@ -107,7 +89,7 @@ def test_broken_file_shows_errors_and_changes_nothing(page, server):
 def test_excel_file_renamed_csv_gets_a_clear_message_and_changes_nothing(page, server):
     before = dump(server["url"])
     sign_in(page, server["base"], "editor1")
-    page.set_input_files("#upload-file input[type=file]", str(TEST_DATA / "ingest" / "bad" / "excel-workbook-renamed.csv"))
+    page.set_input_files("#upload-file input[type=file]", str(BAD / "excel-workbook-renamed.csv"))
     expect(page.locator("#upload-problems")).to_contain_text("Excel", timeout=20_000)
     expect(page.locator("#upload-commit-area")).to_be_hidden()
     assert dump(server["url"]) == before
