@@ -189,22 +189,25 @@ def database_url(backend, request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def engine(database_url):
-    with _engine_on(database_url) as eng:
-        yield eng
-
-
-@pytest.fixture
 def seeded_url(backend, request, tmp_path) -> Iterator[str]:
     """A database of its own after `init` with the shipped catalog and data: a copy of the session's one."""
     yield from _fresh_database(backend, request, tmp_path, seeded=True)
 
 
-@pytest.fixture
-def seeded_engine(seeded_url):
-    """An engine on a fresh seeded database (see ``seeded_url``)."""
-    with _engine_on(seeded_url) as eng:
-        yield eng
+def _engine_fixture(url_fixture: str, doc: str):
+    """A fixture giving an engine on the database of ``url_fixture``, disposed after the test."""
+
+    @pytest.fixture
+    def fixture(backend, request):  # backend: named here so pytest parametrises the test over it
+        with _engine_on(request.getfixturevalue(url_fixture)) as eng:
+            yield eng
+
+    fixture.__doc__ = doc
+    return fixture
+
+
+engine = _engine_fixture("database_url", "An engine on a fresh empty database (see ``database_url``).")
+seeded_engine = _engine_fixture("seeded_url", "An engine on a fresh seeded database (see ``seeded_url``).")
 
 
 @pytest.fixture
