@@ -2,7 +2,8 @@
 
 ``/export/chart?view=trend|gaps|compare&format=png|svg&size=slide|page&lang=..`` renders the chart of a
 view (same builders as the page) in the briefing template; ``/export/brief/<job>.zip`` hands out a pack
-built in the background by the briefing page. Errors are plain bilingual text, never a stack trace.
+built in the background by the briefing page. Errors are plain bilingual text, never a stack trace; when the
+renderer is busy or restarting, 503 with ``Retry-After`` (the render server bounds how long a request waits).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from indicators.jobs import JOBS
 blueprint = Blueprint("exports", __name__)
 
 
-def _text(message: str, status: int) -> Response:
-    return Response(message, status=status, mimetype="text/plain; charset=utf-8")
+def _text(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(message, status=status, mimetype="text/plain; charset=utf-8", headers=headers)
 
 
 @blueprint.get("/export/chart")
@@ -51,8 +52,9 @@ def chart() -> Response:
         return _text(f"unknown view / 未知视图: {view}", 404)
     try:
         image = export.to_image(chart_.figure, size=size, fmt=fmt)
-    except export.ExportUnavailable as exc:
-        return _text(f"{exc.message_zh}\n{exc.message_en}", 503)
+    except export.ExportError as exc:
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return _text(str(exc.text), 503, retry)
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
     return Response(image, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}-{lang}-{size}.{fmt}"'})

@@ -1,7 +1,9 @@
 """The ``innovation-monitor`` command line (also ``python -m indicators``).
 
 Only argument handling and output formatting belong here; each command calls the engine modules.
-Exit codes: 0 success, 1 rejected input (a report is printed), 2 usage error.
+Exit codes: 0 success, 1 rejected input (a report is printed), 2 usage error, 3 could not be done (the
+database is locked, full, read-only or unreachable, or another failure): a bilingual message says which and
+that nothing was written; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import pandas as pd
@@ -21,12 +24,16 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
-from indicators import db, queries, settings
+from indicators import db, failures, queries, settings
 from indicators.catalog import Catalog, CatalogError, load_catalog
 from indicators.i18n import BilingualError, Text, fmt_number
 from indicators.store import BatchResult, RevertRefused, revert_batch
 
+if TYPE_CHECKING:
+    from indicators.ingest.interpret import RegionNames
+
 EXIT_REJECTED = 1
+EXIT_FAILED = 3
 FORMATS = click.Choice(["table", "csv", "json"])
 
 err = Console(stderr=True)
@@ -61,8 +68,16 @@ class Cli:
         return _resolve(name, self.catalog.find_indicator, "indicator", "指标")
 
     def region(self, name: str) -> str:
-        """The code of a region named by code, name or alias (``--region``)."""
-        return _resolve(name, self.catalog.find_region, "region", "地区")
+        """The code of a region named by code, name or alias (``--region``): the catalog's, or one an upload
+        created."""
+        return _resolve(name, self._region_names.find, "region", "地区")
+
+    @cached_property
+    def _region_names(self) -> RegionNames:
+        from indicators.ingest.interpret import RegionNames
+
+        with self.engine.connect() as conn:
+            return RegionNames(self.catalog, conn)
 
     def optional_region(self, name: str | None) -> str | None:
         return None if name is None else self.region(name)
@@ -72,7 +87,8 @@ class Cli:
         """Print what went wrong in both languages and exit with :data:`EXIT_REJECTED`."""
         text = error.text if isinstance(error, BilingualError) else error
         detail = error.detail if isinstance(error, BilingualError) else ""
-        err.print(f"[red]{escape(text.zh)}[/red]\n[red]{escape(text.en)}[/red]" + escape(detail))
+        err.print(f"[red]{escape(text.zh)}[/red]\n[red]{escape(text.en)}[/red]"
+                  + (f"\n({escape(detail.strip())})" if detail.strip() else ""))
         sys.exit(EXIT_REJECTED)
 
 
@@ -112,16 +128,24 @@ def _terminal_width() -> int:
 
 
 def run() -> None:
-    """The ``innovation-monitor`` command: :func:`main`, with the databases closed on the way out."""
+    """The ``innovation-monitor`` command: :func:`main`, with the databases closed on the way out, and a
+    failure that is nobody's input error said in both languages with exit code 3 (``--debug``: raised)."""
     try:
         main()
+    except Exception as exc:  # noqa: BLE001 - every failure ends as a message, not a traceback
+        if "--debug" in sys.argv[1:2]:
+            raise
+        text = failures.describe(exc)
+        err.print(f"[red]{escape(text.zh)}[/red]\n[red]{escape(text.en)}[/red]")
+        sys.exit(EXIT_FAILED)
     finally:
         db.dispose_engines()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="innovation-monitor")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="On a failure, show the Python traceback (give it first).")
+def main(debug: bool) -> None:
     """innovation-monitor: science and innovation indicators against the targets of a plan.
 
     科技创新政策指标监测:对照规划目标跟踪进展。
@@ -139,6 +163,10 @@ def init(cli: Cli) -> None:
         report = run_init(engine, catalog)
     url = engine.url.render_as_string(hide_password=True)
     click.echo(f"database: {url}")
+    exposed = db.readable_by_others(engine)
+    if exposed:
+        err.print(f"warning: {escape(exposed)} can be read by other users of this machine and holds the password "
+                  f"hashes: chmod 600 it. 警告:数据库文件可被本机其他用户读取,请执行 chmod 600。")
     if report.schema_before != report.schema_after:
         click.echo(f"schema: upgraded {report.schema_before or '(empty)'} -> {report.schema_after}")
     else:
@@ -255,8 +283,6 @@ def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confi
     Any error in any file rejects them all (exit 1) unless --skip-invalid; a file loaded before is not
     loaded again. 导入观测值 CSV 文件:每个文件一个批次;任何错误都会使全部文件不写入(退出码 1)。
     """
-    from pathlib import Path
-
     from indicators import ingest
 
     catalog, engine = cli.catalog, cli.engine
@@ -444,22 +470,73 @@ def serve(cli: Cli, host: str, port: int, threads: int, debug: bool) -> None:
     waitress_serve(shell.server, host=host, port=port, threads=threads)
 
 
+@main.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The backup file (SQLite: a database file; PostgreSQL: pg_dump's custom format).")
+@pass_cli
+def backup_command(cli: Cli, output: str) -> None:
+    """Copy the whole database to a file, consistently, also while the server is writing. 备份数据库。"""
+    from indicators import backup
+
+    try:
+        backup.backup(cli.engine, Path(output))
+    except backup.BackupError as exc:
+        cli.fail(exc)
+    click.echo(f"{output}: backup written. 备份已写入。")
+
+
+@main.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the data.")
+@pass_cli
+def restore_command(cli: Cli, backup_file: str, yes: bool) -> None:
+    """Replace the whole database with a backup made by `backup`. 从备份恢复数据库。
+
+    Safe beside a running server (SQLite is restored through its backup API, PostgreSQL in one transaction);
+    the server shows the restored data from its next request.
+    """
+    from indicators import backup
+
+    url = cli.raw_engine.url.render_as_string(hide_password=True)
+    if not yes:
+        click.confirm(f"Replace every value, batch and account in {url} with {backup_file}? "
+                      f"用备份替换数据库中的全部数据?", abort=True)
+    try:
+        before, after = backup.restore(cli.raw_engine, Path(backup_file))
+    except backup.BackupError as exc:
+        cli.fail(exc)
+    click.echo(f"restored from {backup_file} (schema {after}; was {before or 'empty'}). 已从备份恢复。")
+
+
 @main.group("users")
 def users_group() -> None:
     """Accounts for the web app: editors upload, commit and revert; admins also manage users."""
 
 
+PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True,
+    help="Read the password from the first line of standard input (for scripts); otherwise it is prompted twice.")
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The password from a hidden prompt (asked twice) or from stdin: never a command-line argument, which
+    the shell history and the process list would keep."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password / 密码", hide_input=True, confirmation_prompt=True)
+
+
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="editor", show_default=True)
-@click.password_option(help="Prompted (twice) when not given.")
+@PASSWORD_STDIN
 @pass_cli
-def users_add(cli: Cli, name: str, role: str, password: str) -> None:
+def users_add(cli: Cli, name: str, role: str, password_stdin: bool) -> None:
     """Create an account (the password is stored hashed with scrypt)."""
     from indicators import users
 
     try:
-        account = users.add_user(cli.engine, name, password, role)
+        account = users.add_user(cli.engine, name, _new_password(password_stdin), role)
     except users.AccountError as exc:
         cli.fail(exc)
     click.echo(f"user {account.name} ({account.role}) created. 已创建用户。")
@@ -467,31 +544,38 @@ def users_add(cli: Cli, name: str, role: str, password: str) -> None:
 
 @users_group.command("passwd")
 @click.argument("name")
-@click.password_option(help="Prompted (twice) when not given.")
+@PASSWORD_STDIN
 @pass_cli
-def users_passwd(cli: Cli, name: str, password: str) -> None:
+def users_passwd(cli: Cli, name: str, password_stdin: bool) -> None:
     """Set a new password."""
     from indicators import users
 
     try:
-        users.set_password(cli.engine, name, password)
+        users.set_password(cli.engine, name, _new_password(password_stdin))
     except users.AccountError as exc:
         cli.fail(exc)
     click.echo("password changed. 密码已更改。")
 
 
-@users_group.command("disable")
-@click.argument("name")
-@pass_cli
-def users_disable(cli: Cli, name: str) -> None:
-    """Stop an account from signing in (its batches keep its name)."""
-    from indicators import users
+def _activation_command(command: str, active: bool, help_text: str, done: str) -> None:
+    """``users disable`` and ``users enable``: the same change of the account's active flag."""
 
-    try:
-        users.set_active(cli.engine, name, False)
-    except users.AccountError as exc:
-        cli.fail(exc)
-    click.echo(f"user {name} disabled. 已停用。")
+    @users_group.command(command, help=help_text)
+    @click.argument("name")
+    @pass_cli
+    def set_active(cli: Cli, name: str) -> None:
+        from indicators import users
+
+        try:
+            users.set_active(cli.engine, name, active)
+        except users.AccountError as exc:
+            cli.fail(exc)
+        click.echo(f"user {name} {done}")
+
+
+_activation_command("disable", False, "Stop an account from signing in (its batches keep its name).",
+                    "disabled. 已停用。")
+_activation_command("enable", True, "Let a disabled account sign in again.", "enabled. 已启用。")
 
 
 @users_group.command("list")
@@ -503,12 +587,12 @@ def users_list(cli: Cli, fmt: str) -> None:
 
 
 def _export_or_exit(action):
-    """Run an export; a missing browser is a clear bilingual message and exit 1, not a stack trace."""
-    from indicators.export import ExportUnavailable
+    """Run an export; a missing, busy or failing browser is a clear bilingual message and exit 1, not a stack trace."""
+    from indicators.export import ExportError
 
     try:
         return action()
-    except ExportUnavailable as exc:
+    except ExportError as exc:
         Cli.fail(exc)
 
 

@@ -3,17 +3,33 @@
 What belongs here: the export rules (sizes, scale, fonts, the footer with sources and dates) and turning a
 figure into image bytes. The charts themselves come from ``figures``; the numbers from ``progress``.
 
-Rendering uses kaleido 1.x with Debian's Chromium: one persistent kaleido server per process, started on
-first use, guarded by a lock (kaleido's sync server is not thread-safe), restarted once if it died.
-MathJax is off, and plotly.js is loaded from the installed plotly package, so no network is needed.
+Rendering uses kaleido 1.x with Debian's Chromium. One ``RenderServer`` per process drives one browser from one
+worker thread (an asyncio event loop owning a ``kaleido.Kaleido``, started on first use). Callers wait for it,
+never without a limit: at most ``MAX_WAITING`` wait beyond the one rendering (more are refused at once with
+``ExportBusy``), a turn is waited for at most ``WAIT_TIMEOUT``, and a render, starting the browser included,
+takes at most ``RENDER_TIMEOUT``. A render that fails, times out or finds its browser gone throws the worker
+away, killing the browser's processes, and raises ``ExportFailed``; the next render starts a new browser.
+kaleido's own sync server is not used: it waits without a timeout, and its thread cannot be abandoned when the
+browser hangs. MathJax is off, and plotly.js is loaded from the installed plotly package, so no network is needed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import logging
+import os
 import shutil
+import signal
+import subprocess
 import threading
+import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -21,6 +37,14 @@ from indicators.figures import FONT_FAMILY
 from indicators.i18n import BilingualError, Text
 
 SCALE = 2
+RENDER_TIMEOUT = 30.0  # seconds for one render, starting the browser included; longer counts as a hung browser
+WAIT_TIMEOUT = 30.0  # seconds a caller waits for its turn before it is told to come back later
+MAX_WAITING = 4  # callers waiting beyond the one rendering; kept well below the server's 8 threads
+RETRY_AFTER = 5  # seconds a refused caller is asked to wait (a render takes well under one)
+CHECK_EVERY = 0.2  # seconds between checks that the browser still runs while a caller waits for a render
+CLEANUP_TIMEOUT = 10.0  # seconds for closing a discarded kaleido (temporary files, pipes, its event loop)
+
+log = logging.getLogger("innovation_monitor.export")
 
 
 @dataclass(frozen=True)
@@ -40,13 +64,39 @@ NO_BROWSER = Text(
     "无法导出图片:未找到 Chromium 浏览器。请安装:apt-get install -y chromium fonts-noto-cjk",
     "Cannot export images: Chromium was not found. Install it: apt-get install -y chromium fonts-noto-cjk",
 )
+BUSY = Text("图表导出繁忙,请 {seconds} 秒后重试", "Chart export is busy; try again in {seconds} s")
+FAILED = Text("图表导出失败:渲染用的浏览器无响应,正在重启,请 {seconds} 秒后重试",
+              "Chart export failed: the rendering browser stopped answering and is restarting; "
+              "try again in {seconds} s")
 
 
-class ExportUnavailable(BilingualError):
+class ExportError(BilingualError):
+    """Why no image was made; ``retry_after`` is set (seconds) when the same request may work later."""
+
+    retry_after: int | None = None
+
+
+class ExportUnavailable(ExportError):
     """No browser to render with; the text says what to install."""
 
     def __init__(self, detail: str = ""):
         super().__init__(NO_BROWSER, detail)
+
+
+class ExportBusy(ExportError):
+    """Too many renders are waiting, or this one's turn did not come within ``WAIT_TIMEOUT``."""
+
+    def __init__(self, retry_after: int = RETRY_AFTER):
+        super().__init__(BUSY.format(seconds=retry_after))
+        self.retry_after = retry_after
+
+
+class ExportFailed(ExportError):
+    """The browser died, hung or failed during a render; it has been thrown away and the next render starts anew."""
+
+    def __init__(self, detail: str = "", retry_after: int = RETRY_AFTER):
+        super().__init__(FAILED.format(seconds=retry_after), detail)
+        self.retry_after = retry_after
 
 
 def find_browser() -> str | None:
@@ -57,52 +107,183 @@ def find_browser() -> str | None:
     return None
 
 
+def _log_briefly(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # what a given-up render or a killed browser leaves behind on its loop: one line, not a traceback
+    log.info("render loop: %s %r", context.get("message"), context.get("exception"))
+
+
+class _Browser:
+    """One kaleido (one Chromium, one tab) on an event loop in a thread of its own, thrown away whole on trouble.
+
+    Every call takes a deadline; while waiting, it checks that the browser process still runs, so a killed
+    browser is noticed at once and a hung one at the deadline.
+    """
+
+    def __init__(self, render_timeout: float):
+        self._render_timeout = render_timeout
+        self._kaleido: Any = None  # the kaleido.Kaleido, made on the loop by open()
+        self._crashed = False  # the tab's renderer process died (the browser itself may live on)
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_log_briefly)
+        self._thread = threading.Thread(target=self._run, name="im-render", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    def open(self, deadline: float) -> None:
+        self._call(self._open(), deadline)
+
+    async def _open(self) -> None:
+        import kaleido
+
+        self._kaleido = kaleido.Kaleido(n=1, timeout=self._render_timeout, mathjax=False)
+        await self._kaleido.open()
+        for tab in self._kaleido.tabs.values():
+            # without this, a render in a crashed tab would wait for the deadline
+            tab.get_session().subscribe("Inspector.targetCrashed", self._on_crash)
+
+    async def _on_crash(self, _event: object) -> None:
+        self._crashed = True
+
+    def render(self, fig: go.Figure, opts: dict[str, Any], deadline: float) -> bytes:
+        return self._call(self._kaleido.calc_fig(fig, opts=opts), deadline)
+
+    def _process(self) -> subprocess.Popen | None:
+        # choreographer starts the browser (behind a small wrapper) as the leader of a new session
+        return getattr(self._kaleido, "subprocess", None)
+
+    def gone(self) -> bool:
+        """Whether the browser process exited or the tab's renderer crashed."""
+        process = self._process()
+        return self._crashed or (process is not None and process.poll() is not None)
+
+    def _call(self, work: Coroutine[Any, Any, Any], deadline: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        while not future.done():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.gone():
+                future.cancel()
+                raise ExportFailed("no answer in time" if left <= 0 else "the browser or its tab died")
+            concurrent.futures.wait([future], timeout=min(CHECK_EVERY, left))
+        return future.result()
+
+    def discard(self, *, wait: bool = False) -> None:
+        """Kill the browser's processes now; close kaleido and stop the loop after (in the background)."""
+        process = self._process()
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                # the whole process group: the wrapper, the browser, and its zygotes and renderers, orphans too
+                os.killpg(process.pid, signal.SIGKILL)
+        if wait:
+            self._clean_up()
+        else:
+            threading.Thread(target=self._clean_up, name="im-render-cleanup", daemon=True).start()
+
+    def _clean_up(self) -> None:
+        process = self._process()
+        with contextlib.suppress(RuntimeError):  # the loop already stopped
+            future = asyncio.run_coroutine_threadsafe(self._close(), self._loop)
+            concurrent.futures.wait([future], timeout=CLEANUP_TIMEOUT)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(CLEANUP_TIMEOUT)  # a loop stuck in a blocking call stays behind, as a daemon thread
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(CLEANUP_TIMEOUT)  # reap the killed wrapper: no zombie left
+
+    async def _close(self) -> None:
+        if self._kaleido is not None:
+            with contextlib.suppress(Exception):  # the browser is dead already: this removes temporary files
+                await asyncio.wait_for(self._kaleido.close(), CLEANUP_TIMEOUT / 2)
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1)
+
+
 class RenderServer:
-    """One kaleido server per process: lazy start, serialised calls, one restart if it died."""
+    """Renders figures in one browser, one at a time, for any number of threads, with a bounded queue.
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._started = False
+    ``render`` waits at most ``wait_timeout`` for its turn and ``render_timeout`` for the render; with
+    ``max_waiting`` callers already waiting beyond the one rendering, it raises ``ExportBusy`` at once.
+    """
 
-    def _start(self) -> None:
-        import kaleido
+    def __init__(self, *, render_timeout: float = RENDER_TIMEOUT, wait_timeout: float = WAIT_TIMEOUT,
+                 max_waiting: int = MAX_WAITING):
+        self.render_timeout = render_timeout
+        self.wait_timeout = wait_timeout
+        self.max_waiting = max_waiting
+        self._turn = threading.Lock()  # held by the caller whose render runs
+        self._state = threading.Lock()  # guards the two fields below
+        self._queued = 0  # callers inside render(): the one rendering and those waiting
+        self._browser: _Browser | None = None
+        atexit.register(self.close)
 
-        if find_browser() is None:
-            raise ExportUnavailable()
-        kaleido.start_sync_server(n=1, timeout=120, mathjax=False, silence_warnings=True)
-        self._started = True
-
-    def _stop(self) -> None:
-        import kaleido
-
-        kaleido.stop_sync_server(silence_warnings=True)
-        self._started = False
+    @property
+    def rendering(self) -> bool:
+        """Whether a caller's render is running now."""
+        return self._turn.locked()
 
     def render(self, fig: go.Figure, *, fmt: str, width: int, height: int, scale: float) -> bytes:
-        import kaleido
-
         opts = {"format": fmt, "width": width, "height": height, "scale": scale}
-        with self._lock:
-            if not self._started:
-                self._start()
+        with self._state:
+            if self._queued > self.max_waiting:
+                raise ExportBusy()
+            self._queued += 1
+        try:
+            if not self._turn.acquire(timeout=self.wait_timeout):
+                raise ExportBusy()
             try:
-                return kaleido.calc_fig_sync(fig, opts=opts)
-            except ExportUnavailable:
+                return self._render_now(fig, opts)
+            finally:
+                self._turn.release()
+        finally:
+            with self._state:
+                self._queued -= 1
+
+    def _render_now(self, fig: go.Figure, opts: dict[str, Any]) -> bytes:
+        deadline = time.monotonic() + self.render_timeout
+        browser = self._browser
+        if browser is not None and browser.gone():  # killed or crashed since the last render: start afresh
+            log.warning("the browser died between renders; starting a new one")
+            self._discard(browser)
+            browser = None
+        if browser is None and find_browser() is None:
+            raise ExportUnavailable()
+        try:
+            if browser is None:
+                browser = _Browser(self.render_timeout)
+                with self._state:
+                    self._browser = browser
+                browser.open(deadline)
+            return browser.render(fig, opts, deadline)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, this browser is not trusted again
+            log.warning("render failed, the browser is killed and replaced: %s",
+                        exc.detail if isinstance(exc, ExportFailed) else repr(exc))
+            if browser is not None:
+                self._discard(browser)
+            if find_browser() is None:
+                raise ExportUnavailable(str(exc)) from exc
+            if isinstance(exc, ExportFailed):
                 raise
-            except Exception:  # noqa: BLE001 - the browser may have died: restart once, then give up
-                self._stop()
-                self._start()
-                try:
-                    return kaleido.calc_fig_sync(fig, opts=opts)
-                except Exception as exc:
-                    if find_browser() is None:
-                        raise ExportUnavailable(str(exc)) from exc
-                    raise
+            raise ExportFailed(f"{type(exc).__name__}: {exc}") from exc
+
+    def _discard(self, browser: _Browser, *, wait: bool = False) -> None:
+        with self._state:
+            if self._browser is browser:
+                self._browser = None
+        browser.discard(wait=wait)
 
     def close(self) -> None:
-        with self._lock:
-            if self._started:
-                self._stop()
+        """Stop the browser (at exit, in tests and benchmarks); the next render starts a new one."""
+        browser = self._browser
+        if browser is not None:
+            self._discard(browser, wait=True)
 
 
 SERVER = RenderServer()
