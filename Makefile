@@ -10,13 +10,16 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8050
 PYTEST_ARGS ?=
+# Test processes in parallel (pytest-xdist): most tests wait on browsers, servers and subprocesses, so more
+# workers than the 2 cores of the standard machine still help; PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= 4
 
 .PHONY: run test setup system-deps venv init serve lint format lock benchmarks screenshots sample-pack clean
 
 run: setup init serve
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 setup: system-deps venv
 
