@@ -6,14 +6,20 @@ imports another test module). Not here: fixtures (``conftest.py``), and anything
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
 import pandas as pd
+from click.testing import CliRunner
 
-from indicators import queries
+from indicators import cli, db, queries
 from indicators.catalog import Catalog, Indicator, Text
 from indicators.store import KEY, PAYLOAD
 
@@ -58,10 +64,64 @@ def copy_sqlite(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
+@dataclass(frozen=True)
+class CommandResult:
+    """What a run of ``innovation-monitor`` gave, in the fields of ``subprocess.CompletedProcess``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, env: Mapping[str, str], input: str | None = None, check: bool = False) -> CommandResult:
+    """Run an ``innovation-monitor`` command in this process, with ``env`` added to the environment for the run.
+
+    A process would pay 0.7 s of interpreter start and imports per call. What only the process shows (exit
+    code 3 and no traceback for a failure, ``--debug``: ``cli.run``) is tested with :func:`run_command`, so a
+    failure that is not an exit is raised here. ``check``: a non-zero exit fails the test, with the output.
+    """
+    result = CliRunner().invoke(cli.main, list(args), env=dict(env), input=input)
+    db.dispose_engines()  # as the process does on its way out: no connection left open on the test's database
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    if check and result.exit_code != 0:
+        raise AssertionError(f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return CommandResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_command(*args: str, env: Mapping[str, str], input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m indicators`` (the entry point of ``innovation-monitor``) in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "indicators", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=PROJECT, input=input, timeout=300)
+
+
+# Dash's own record of its callbacks (what dash.testing waits for): the page has its layout and callbacks
+# (HYDRATED), and none is requested, waiting or running. Cheaper than Playwright's "networkidle", which waits
+# for 500 ms of silence after every page load.
+DASH_IDLE = """() => {
+    const state = window.store && window.store.getState();
+    if (!state || state.appLifecycle !== 'HYDRATED') return false;
+    const {stored, completed, ...pending} = state.callbacks;
+    return Object.values(pending).every(list => list.length === 0)
+        && !document.querySelector('[data-dash-is-loading="true"]');
+}"""
+
+# A dcc.Graph draws an empty plot until its callback gives it a figure; Plotly clears _replotting once it has
+# drawn the traces, axes and legend.
+CHART_DRAWN = """graph => {
+    const plot = document.querySelector(`#${graph} .js-plotly-plot`);
+    return plot?._fullData?.length > 0 && plot._fullLayout._replotting === false;
+}"""
+
+
 def settle(page) -> None:
-    """Wait until the page has loaded and no Dash callback is running."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+    """Wait until the Dash page has loaded and no callback is pending or running."""
+    page.wait_for_function(DASH_IDLE, timeout=30_000)
+
+
+def wait_for_chart(page, graph: str) -> None:
+    """Wait until the dcc.Graph with id ``graph`` has drawn a figure with data (no longer its empty plot)."""
+    page.wait_for_function(CHART_DRAWN, arg=graph, timeout=30_000)
 
 
 # A test catalog for the progress methods: small made-up indicators beside the shipped regions and units.

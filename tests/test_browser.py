@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .support import settle
+from .support import settle, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def app_url(app_server) -> str:
 
 def chart_title(page: Page, title_id: str = "trend-title") -> str:
     """The chart's title as shown above the chart, once the chart is drawn."""
-    page.wait_for_selector("#trend-graph .js-plotly-plot .main-svg", timeout=15_000)
+    wait_for_chart(page, "trend-graph")
     locator = page.locator(f"#{title_id}")
     expect(locator).not_to_be_empty(timeout=15_000)
     return locator.text_content()
@@ -92,6 +92,7 @@ def test_trend_controls_change_chart_and_url_and_reload_reproduces(page, app_url
 def test_year_range_from_the_url_limits_the_chart(page, app_url):
     page.goto(app_url + "/trend?indicator=TECH_CONTRACT_TURNOVER&years=2015,2020&lang=en")
     settle(page)
+    wait_for_chart(page, "trend-graph")
     years = page.evaluate("() => Array.from(document.querySelector('#trend-graph .js-plotly-plot')._fullData[0].x)"
                           ".map(Number)")
     assert min(years) >= 2015 and max(years) <= 2020 and 2015 in years
@@ -132,6 +133,7 @@ def test_data_page_downloads_the_visible_rows_as_csv(page, app_url):
 def test_compare_page_draws_ranks_with_rank_one_on_top(page, app_url):
     page.goto(app_url + "/compare?indicator=GIHI_RANK&lang=en")
     settle(page)
+    wait_for_chart(page, "compare-over-time")
     low, high = page.evaluate("() => document.querySelector('#compare-over-time .js-plotly-plot')._fullLayout.yaxis.range")
     assert low > high  # reversed: rank 1 at the top
     assert "Beijing" in page.locator("#compare-latest").inner_text()

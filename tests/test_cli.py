@@ -1,9 +1,9 @@
-"""The command line, run as a user would (a subprocess against a real database)."""
+"""The command line against a real database: the commands run in this process (``support.invoke``), the
+entry point a user runs as a process of its own (``support.run_command``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,19 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .support import PROJECT
+from .support import PROJECT, CommandResult, invoke, run_command
 
 
-def run_cli(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "indicators", *args], capture_output=True, text=True,
-                            env=env, cwd=PROJECT, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
-    return result
+def run_cli(*args: str, env: dict, check: bool = True) -> CommandResult:
+    return invoke(*args, env=env, check=check)
 
 
 def _env(database_url: str, instance: Path) -> dict:
-    return dict(os.environ, DATABASE_URL=database_url, INNOVATION_MONITOR_INSTANCE=str(instance))
+    return {"DATABASE_URL": database_url, "INNOVATION_MONITOR_INSTANCE": str(instance)}
 
 
 @pytest.fixture
@@ -38,6 +34,17 @@ def cli_env(database_url, tmp_path) -> dict:
 def seeded_cli_env(seeded_url, tmp_path) -> dict:
     """The environment of a CLI run on a database after `init` (a copy, not `init` run again)."""
     return _env(seeded_url, tmp_path / "instance")
+
+
+def test_the_command_runs_as_a_process_init_then_observations(tmp_path):
+    """The entry point as a user runs it, once; the other tests call the same commands in this process."""
+    env = _env(f"sqlite:///{tmp_path / 'monitor.sqlite3'}", tmp_path / "instance")
+    init = run_command("init", env=env)
+    assert init.returncode == 0, init.stderr
+    assert "loaded as batch 2" in init.stdout
+    out = run_command("observations", "--indicator", "RD_GDP_RATIO", "--region", "北京", "--format", "csv", env=env)
+    assert out.returncode == 0, out.stderr
+    assert pd.read_csv(StringIO(out.stdout)).set_index("year").loc[2024, "value"] == 6.58
 
 
 def test_init_then_observations_prints_the_beijing_series_with_sources(cli_env):
@@ -69,7 +76,7 @@ def test_revert_of_unknown_batch_is_rejected_with_exit_1(seeded_cli_env):
 
 
 def test_commands_before_init_say_what_to_do(tmp_path):
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
     result = run_cli("batches", env=env, check=False)
     assert result.returncode == 1 and "innovation-monitor init" in result.stderr
 

@@ -158,7 +158,9 @@ def small_chart() -> go.Figure:
 
 
 def test_a_hung_render_times_out_its_browser_is_killed_and_the_next_render_starts_a_new_one(wait_for):
-    server = export.RenderServer(render_timeout=10, wait_timeout=1)
+    # Only the render meant to hang gets a short limit (well above wait_timeout, so the caller behind it is
+    # refused first); the renders meant to succeed start a browser, which gets the safety net, not a deadline.
+    server = export.RenderServer(render_timeout=SAFETY, wait_timeout=1)
 
     def render() -> bytes:
         return server.render(small_chart(), fmt="png", width=300, height=200, scale=1)
@@ -169,6 +171,7 @@ def test_a_hung_render_times_out_its_browser_is_killed_and_the_next_render_start
         groups = {p.group for p in browsers_under(os.getpid())} - before  # this server's browser
         assert len(groups) == 1
         signal_groups(groups, signal.SIGSTOP)
+        server.render_timeout = 3
         with ThreadPoolExecutor(max_workers=1) as pool:
             stuck = pool.submit(render)
             assert wait_for(lambda: server.rendering, timeout=SAFETY)
@@ -179,6 +182,7 @@ def test_a_hung_render_times_out_its_browser_is_killed_and_the_next_render_start
                 stuck.result(timeout=SAFETY)
         assert "秒后重试" in failed.value.message_zh and "try again in" in failed.value.message_en
         assert wait_for(lambda: not alive_in(groups), timeout=SAFETY)  # frozen processes die only if killed
+        server.render_timeout = SAFETY
         assert render().startswith(PNG)
     finally:
         server.close()

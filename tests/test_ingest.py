@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from indicators import db, queries
-from indicators.cli import main
+from indicators import queries
 from indicators.ingest import (
     IngestOptions,
     UploadRejected,
@@ -30,7 +28,7 @@ from indicators.seed import read_shipped_file
 from indicators.store import KEY, PAYLOAD, revert_batch
 from indicators.tables import csv_safe
 
-from .support import BAD, CATALOG_DIR, GOOD, INGEST_DATA, PROJECT, SHIPPED_DIR, YEARS, database_dump
+from .support import BAD, CATALOG_DIR, GOOD, INGEST_DATA, PROJECT, SHIPPED_DIR, YEARS, database_dump, invoke
 
 EXPECTED_ROWS = INGEST_DATA / "expected-rows"
 
@@ -367,16 +365,13 @@ def test_normalise_date(text, iso):
 @pytest.fixture
 def cli(seeded_engine):
     """Run ``innovation-monitor`` against the test database; returns (exit code, stdout)."""
-    url = seeded_engine.url.render_as_string(hide_password=False)
+    env = {"DATABASE_URL": seeded_engine.url.render_as_string(hide_password=False), "USER": "tester"}
 
     def run(*args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": url, "USER": "tester"})
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout
+        result = invoke(*args, env=env)
+        return result.returncode, result.stdout
 
-    yield run
-    db.engine_for(url).dispose()
+    return run
 
 
 def test_cli_loads_a_file_and_says_so(cli, seeded_engine):

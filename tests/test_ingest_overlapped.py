@@ -121,7 +121,7 @@ def test_a_bad_file_is_rejected_the_same_in_parts(name, twins, catalog, monkeypa
 HEADER = "indicator,region_code,region_name,year,value,unit,source,note,published_on"
 
 
-def _synthetic_lines(seed: int, regions: int = 12) -> list[str]:
+def _synthetic_lines(seed: int, regions: int = 6) -> list[str]:
     """Synthetic values (not statistics) for new regions: levels in 万元 (converted), shares, notes and
     publication dates on some lines, no confidence column (the default is applied and reported)."""
     rng = random.Random(seed)
@@ -147,9 +147,9 @@ def test_a_generated_file_across_many_parts(twins, catalog, tmp_path, monkeypatc
     outcome = assert_same_both_ways(twins, path, catalog, part_values=part_values, must_overlap=True,
                                     monkeypatch=monkeypatch)
     report = outcome["report"]
-    assert outcome["batch_counts"]["new"] == 240
-    assert report["conversions"] and report["conversions"][0]["count"] == 120
-    assert len(report["new_regions"]) == 12
+    assert outcome["batch_counts"]["new"] == 120
+    assert report["conversions"] and report["conversions"][0]["count"] == 60
+    assert len(report["new_regions"]) == 6
     assert "CONFIDENCE_DEFAULTED" in report["problem_codes"]
 
 
@@ -170,7 +170,7 @@ def test_a_revision_across_parts_keeps_history_and_warns_of_jumps(twins, catalog
     outcome = assert_same_both_ways(twins, second, catalog, part_values=9, must_overlap=True,
                                     monkeypatch=monkeypatch)
     assert outcome["batch_counts"]["revised"] == 2
-    assert outcome["batch_counts"]["unchanged"] == 238
+    assert outcome["batch_counts"]["unchanged"] == 118
     assert outcome["report"]["problem_codes"].get("VALUE_JUMP") == 1
     assert len(database_dump(twins[1])["observation_history"]) == len(database_dump(twins[0])[
         "observation_history"]) > 0
@@ -181,7 +181,7 @@ def test_a_revision_across_parts_keeps_history_and_warns_of_jumps(twins, catalog
     ["same key and value twice", "same key, two values", "one new region, two names"],
 )
 def test_what_spans_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path, monkeypatch, change):
-    lines = _synthetic_lines(2, regions=3)
+    lines = _synthetic_lines(2, regions=1)
     if change == "same key and value twice":
         lines.append(lines[0])
     elif change == "same key, two values":
@@ -195,7 +195,7 @@ def test_what_spans_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path,
 @pytest.mark.parametrize("second", ["unchanged", "revised"])
 def test_a_stored_key_in_two_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path, monkeypatch, second):
     """A stored key given twice: the database's unique key cannot catch it when a part leaves it as it is."""
-    base = _synthetic_lines(5, regions=3)
+    base = _synthetic_lines(5, regions=1)
     for engine in twins:
         _whole_file(engine, _write(tmp_path / "base.csv", base), catalog, IngestOptions(year_range=YEARS))
     repeat = base[0] if second == "unchanged" else _with_value(base[0], "5.55")
@@ -227,7 +227,7 @@ def _fails(*_args, **_kwargs):
 
 @pytest.mark.parametrize("failure", [_dies, _fails], ids=["dies", "fails"])
 def test_a_writer_that_dies_or_fails_changes_nothing(seeded_engine, catalog, tmp_path, monkeypatch, failure):
-    path = _write(tmp_path / "doomed.csv", _synthetic_lines(4, regions=6))
+    path = _write(tmp_path / "doomed.csv", _synthetic_lines(4))
     before = database_dump(seeded_engine)
     monkeypatch.setattr(store, "write_changes", failure)  # the writing process inherits this
     with pytest.raises(RuntimeError, match="nothing was written"):
@@ -244,7 +244,7 @@ def test_a_failure_to_send_a_part_changes_nothing_and_does_not_hang(seeded_engin
                                                                    monkeypatch):
     """Sending a part to the writer fails (out of memory while pickling, say): the load stops with an error,
     the writer rolls back and lets go of the database."""
-    path = _write(tmp_path / "unsent.csv", _synthetic_lines(6, regions=6))
+    path = _write(tmp_path / "unsent.csv", _synthetic_lines(6))
     before = database_dump(seeded_engine)
     send, calls = Connection.send, []
 

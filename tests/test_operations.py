@@ -4,12 +4,9 @@ that are nobody's input error (read-only, unreachable, locked, full) told in bot
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -17,18 +14,13 @@ from sqlalchemy import exc as sa_exc
 
 from indicators import backup, db, failures, store, users
 
-from .support import PROJECT, batch_frame, database_dump
+from .support import batch_frame, database_dump, invoke, run_command
 
 ONE_VALUE = "indicator,region,year,value,source,confidence\nRD_GDP_RATIO,beijing,2024,7.1,a test source,low\n"
 
 
-def cli(*args: str, env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "indicators", *args], capture_output=True, text=True, env=env,
-                          cwd=PROJECT, input=stdin, timeout=300)
-
-
 def env_for(url: str, tmp_path) -> dict:
-    return dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_INSTANCE=str(tmp_path / "instance"))
+    return {"DATABASE_URL": url, "INNOVATION_MONITOR_INSTANCE": str(tmp_path / "instance")}
 
 
 def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
@@ -46,22 +38,22 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
 def test_init_works_with_a_percent_sign_in_the_database_path(tmp_path):
     folder = tmp_path / "data-50%"
     folder.mkdir()
-    result = cli("init", env=env_for(f"sqlite:///{folder / 'monitor.db'}", tmp_path))
+    result = invoke("init", env=env_for(f"sqlite:///{folder / 'monitor.db'}", tmp_path))
     assert result.returncode == 0, result.stderr
     assert "loaded as batch 2" in result.stdout
 
 
 def test_passwords_come_from_stdin_or_a_prompt_never_from_an_argument(tmp_path, seeded_url):
     env = env_for(seeded_url, tmp_path)
-    refused = cli("users", "add", "wang", "--password", "a-long-password", env=env)
+    refused = invoke("users", "add", "wang", "--password", "a-long-password", env=env)
     assert refused.returncode == 2  # no such option: a password never stands on the command line
-    added = cli("users", "add", "wang", "--role", "editor", "--password-stdin", env=env, stdin="a-long-password\n")
+    added = invoke("users", "add", "wang", "--role", "editor", "--password-stdin", env=env, input="a-long-password\n")
     assert added.returncode == 0, added.stderr
     engine = db.make_engine(seeded_url)
     assert users.authenticate(engine, "wang", "a-long-password") is not None
-    assert cli("users", "disable", "wang", env=env).returncode == 0
+    assert invoke("users", "disable", "wang", env=env).returncode == 0
     assert users.authenticate(engine, "wang", "a-long-password") is None
-    assert cli("users", "enable", "wang", env=env).returncode == 0
+    assert invoke("users", "enable", "wang", env=env).returncode == 0
     assert users.authenticate(engine, "wang", "a-long-password") is not None
     engine.dispose()
 
@@ -72,16 +64,16 @@ def test_a_read_only_database_is_a_bilingual_message_and_exit_3_not_a_traceback(
     copy = tmp_path / "copy.sqlite3"
     shutil.copyfile(seeded_sqlite, copy)
     url = f"sqlite:///file:{copy}?mode=ro&uri=true"
-    result = cli("ingest", str(csv), env=env_for(url, tmp_path))
+    result = run_command("ingest", str(csv), env=env_for(url, tmp_path))
     assert result.returncode == 3, result.stderr
     assert "只读" in result.stderr and "read-only" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    debug = cli("--debug", "ingest", str(csv), env=env_for(url, tmp_path))
+    debug = run_command("--debug", "ingest", str(csv), env=env_for(url, tmp_path))
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
 def test_an_unreachable_database_is_a_bilingual_message_and_exit_3(tmp_path):
-    result = cli("batches", env=env_for("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path))
+    result = run_command("batches", env=env_for("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path))
     assert result.returncode == 3
     assert "无法连接数据库" in result.stderr and "Cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
@@ -108,14 +100,14 @@ def test_backup_while_writing_and_restore_give_back_exactly_the_state_backed_up(
     engine = db.make_engine(seeded_url)
     saved = database_dump(engine)
     backup_file = tmp_path / "monitor.backup"
-    assert cli("backup", "-o", str(backup_file), env=env).returncode == 0
+    assert invoke("backup", "-o", str(backup_file), env=env).returncode == 0
     assert stat.S_IMODE(backup_file.stat().st_mode) == 0o600
     csv = tmp_path / "one.csv"
     csv.write_text(ONE_VALUE, encoding="utf-8")
-    assert cli("ingest", str(csv), env=env).returncode == 0
+    assert invoke("ingest", str(csv), env=env).returncode == 0
     assert database_dump(engine) != saved
     engine.dispose()
-    restored = cli("restore", "--yes", str(backup_file), env=env)
+    restored = invoke("restore", "--yes", str(backup_file), env=env)
     assert restored.returncode == 0, restored.stderr
     engine = db.make_engine(seeded_url)
     assert database_dump(engine) == saved
@@ -167,7 +159,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(tmp_pat
     saved = database_dump(engine)
     bogus = tmp_path / "not-a-backup.csv"
     bogus.write_text(ONE_VALUE, encoding="utf-8")
-    result = cli("restore", "--yes", str(bogus), env=env)
+    result = invoke("restore", "--yes", str(bogus), env=env)
     assert result.returncode == 1
     assert "未做任何更改" in result.stderr and "nothing was changed" in result.stderr
     assert database_dump(engine) == saved

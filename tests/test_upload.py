@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from indicators import db, queries, users
 
-from .support import BAD, TEST_DATA, database_dump, settle
+from .support import BAD, TEST_DATA, database_dump, settle, wait_for_chart
 
 UPLOADS = TEST_DATA / "upload"
 PASSWORD = "correct horse battery"
@@ -66,7 +66,7 @@ def test_editor_uploads_gb18030_previews_commits_and_sees_the_new_point(page, se
     page.locator("#upload-committed a", has_text="研发投入强度").click()
     page.wait_for_url("**/trend?**indicator=RD_GDP_RATIO**")
     settle(page)
-    page.wait_for_selector("#trend-graph .js-plotly-plot .main-svg")
+    wait_for_chart(page, "trend-graph")
     years = page.evaluate("() => Array.from(document.querySelector('#trend-graph .js-plotly-plot')._fullData[0].x).map(Number)")
     values = page.evaluate("() => Array.from(document.querySelector('#trend-graph .js-plotly-plot')._fullData[0].y).map(Number)")
     assert dict(zip(years, values, strict=True))[2025] == 6.61
