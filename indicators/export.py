@@ -99,6 +99,14 @@ class ExportFailed(ExportError):
         self.retry_after = retry_after
 
 
+class _FreshBrowserFailed(Exception):
+    """The first render of a browser just started failed inside kaleido (not a timeout): worth one retry."""
+
+    def __init__(self, error: ExportFailed):
+        super().__init__(str(error))
+        self.error = error
+
+
 def find_browser() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         path = shutil.which(name)
@@ -248,6 +256,16 @@ class RenderServer:
 
     def _render_now(self, fig: go.Figure, opts: dict[str, Any]) -> bytes:
         deadline = time.monotonic() + self.render_timeout
+        try:
+            return self._render_once(fig, opts, deadline)
+        except _FreshBrowserFailed as failure:
+            # A browser just started may fail its first render before kaleido's page has loaded
+            # ("kaleido_scopes is not defined"): one more browser, within the same deadline.
+            if time.monotonic() >= deadline:
+                raise failure.error from failure
+            return self._render_once(fig, opts, deadline, retry=False)
+
+    def _render_once(self, fig: go.Figure, opts: dict[str, Any], deadline: float, *, retry: bool = True) -> bytes:
         browser = self._browser
         if browser is not None and browser.gone():  # killed or crashed since the last render: start afresh
             log.warning("the browser died between renders; starting a new one")
@@ -255,6 +273,7 @@ class RenderServer:
             browser = None
         if browser is None and find_browser() is None:
             raise ExportUnavailable()
+        fresh = browser is None
         try:
             if browser is None:
                 browser = _Browser(self.render_timeout)
@@ -269,9 +288,10 @@ class RenderServer:
                 self._discard(browser)
             if find_browser() is None:
                 raise ExportUnavailable(str(exc)) from exc
-            if isinstance(exc, ExportFailed):
-                raise
-            raise ExportFailed(f"{type(exc).__name__}: {exc}") from exc
+            error = exc if isinstance(exc, ExportFailed) else ExportFailed(f"{type(exc).__name__}: {exc}")
+            if retry and fresh and not isinstance(exc, ExportFailed):
+                raise _FreshBrowserFailed(error) from exc
+            raise error from exc
 
     def _discard(self, browser: _Browser, *, wait: bool = False) -> None:
         with self._state:
