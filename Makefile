@@ -10,9 +10,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8050
 PYTEST_ARGS ?=
-# Test processes in parallel (pytest-xdist): most tests wait on browsers, servers and subprocesses, so more
-# workers than the 2 cores of the standard machine still help; PYTEST_WORKERS=0 runs them in one process.
-PYTEST_WORKERS ?= 4
+# Test processes in parallel (pytest-xdist): one per processor, at most 4 (each starts its own PostgreSQL,
+# Chromium and app server, and the browsers use the processors fully); PYTEST_WORKERS=0 runs one process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 
 .PHONY: run test setup system-deps venv init serve lint format lock benchmarks screenshots sample-pack clean
 

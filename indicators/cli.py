@@ -464,10 +464,19 @@ def serve(cli: Cli, host: str, port: int, threads: int, debug: bool) -> None:
     if debug:
         shell.app.run(host=host, port=port, debug=True)
         return
+    import signal
+
     from waitress import serve as waitress_serve
 
+    # a service manager stops the server with SIGTERM: leave as on Ctrl+C, so exit handlers close the
+    # export browser in order
+    signal.signal(signal.SIGTERM, _leave)
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop) 服务已启动")
     waitress_serve(shell.server, host=host, port=port, threads=threads)
+
+
+def _leave(_signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(0)
 
 
 @main.command("backup")

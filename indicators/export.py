@@ -42,6 +42,7 @@ WAIT_TIMEOUT = 30.0  # seconds a caller waits for its turn before it is told to 
 MAX_WAITING = 4  # callers waiting beyond the one rendering; kept well below the server's 8 threads
 RETRY_AFTER = 5  # seconds a refused caller is asked to wait (a render takes well under one)
 CHECK_EVERY = 0.2  # seconds between checks that the browser still runs while a caller waits for a render
+ORDERLY_CLOSE = 2.0  # seconds for a browser that answers to close itself before it is killed
 CLEANUP_TIMEOUT = 10.0  # seconds for closing a discarded kaleido (temporary files, pipes, its event loop)
 
 log = logging.getLogger("innovation_monitor.export")
@@ -180,6 +181,16 @@ class _Browser:
             concurrent.futures.wait([future], timeout=min(CHECK_EVERY, left))
         return future.result()
 
+    def shut_down(self) -> None:
+        """Close the browser in order (a fraction of a second when it answers), then kill whatever is left.
+
+        Killing first would make kaleido wait seconds for a browser that can no longer answer.
+        """
+        if not self.gone():
+            with contextlib.suppress(Exception):  # no answer in time, or it died meanwhile: killed below
+                self._call(self._close(), time.monotonic() + ORDERLY_CLOSE)
+        self.discard(wait=True)
+
     def discard(self, *, wait: bool = False) -> None:
         """Kill the browser's processes now; close kaleido and stop the loop after (in the background)."""
         process = self._process()
@@ -207,6 +218,7 @@ class _Browser:
         if self._kaleido is not None:
             with contextlib.suppress(Exception):  # the browser is dead already: this removes temporary files
                 await asyncio.wait_for(self._kaleido.close(), CLEANUP_TIMEOUT / 2)
+            self._kaleido = None  # closed: nothing to close again
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in pending:
             task.cancel()
@@ -293,17 +305,21 @@ class RenderServer:
                 raise _FreshBrowserFailed(error) from exc
             raise error from exc
 
-    def _discard(self, browser: _Browser, *, wait: bool = False) -> None:
+    def _forget(self, browser: _Browser) -> None:
         with self._state:
             if self._browser is browser:
                 self._browser = None
+
+    def _discard(self, browser: _Browser, *, wait: bool = False) -> None:
+        self._forget(browser)
         browser.discard(wait=wait)
 
     def close(self) -> None:
-        """Stop the browser (at exit, in tests and benchmarks); the next render starts a new one."""
+        """Stop the browser in order (at exit, in tests and benchmarks); the next render starts a new one."""
         browser = self._browser
         if browser is not None:
-            self._discard(browser, wait=True)
+            self._forget(browser)
+            browser.shut_down()
 
 
 SERVER = RenderServer()

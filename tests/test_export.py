@@ -16,6 +16,12 @@ from indicators import snapshot as snapshots
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite only: exports draw a snapshot, and snapshots are read from both databases in test_dashboards."""
+    return "sqlite"
+
+
+@pytest.fixture
 def snap(seeded_engine, catalog):
     return snapshots.snapshot(seeded_engine, catalog)
 
