@@ -319,8 +319,8 @@ def serving(folder: Path, seeded: Path) -> Iterator[AppServer]:
     try:
         yield AppServer(f"http://127.0.0.1:{port}", url)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.terminate()  # as a service manager stops it: the server leaves through its exit handlers
+        assert proc.wait(timeout=10) == 0, proc.stderr.read().decode() if proc.stderr else ""
 
 
 @pytest.fixture(scope="session")

@@ -186,3 +186,15 @@ def test_a_hung_render_times_out_its_browser_is_killed_and_the_next_render_start
         assert render().startswith(PNG)
     finally:
         server.close()
+
+
+def test_closing_the_render_server_ends_its_browser(wait_for):
+    server = export.RenderServer()
+    before = {p.group for p in browsers_under(os.getpid())}
+    assert server.render(small_chart(), fmt="png", width=300, height=200, scale=1).startswith(PNG)
+    groups = {p.group for p in browsers_under(os.getpid())} - before
+    assert len(groups) == 1
+    server.close()
+    assert wait_for(lambda: not alive_in(groups), timeout=SAFETY)
+    assert server.render(small_chart(), fmt="png", width=300, height=200, scale=1).startswith(PNG)  # a new one
+    server.close()
