@@ -9,7 +9,8 @@ Another city's plan is another catalog folder with the same layout::
     catalog.yaml         programme name, home region, pillars, plans, method parameters
     regions.yaml         regions with codes, names and aliases
     units.yaml           units and the convertible units an upload may use
-    indicators/*.yaml    one indicator per file, with its targets
+    indicators/*.yaml    one indicator per file, with its targets and its series breaks
+    publications.yaml    the publications values cite (publisher, title, kind, date; optional)
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ Growth = Literal["compound", "linear"]
 Qualifier = Literal["about", "at_least", "exceed", "at_most", "top_n", "qualitative", "none"]
 Confidence = Literal["high", "medium", "low"]
 RegionKind = Literal["city", "province", "country", "metropolitan_area"]
+PublicationKind = Literal["statistical_communique", "yearbook", "index_report", "government_release",
+                          "news_report", "repost", "research_report"]
+# How a publication's date is known: printed in it, read from its address, or only a bound ("not after").
+DateBasis = Literal["stated", "from_address", "repost_bound", "unknown"]
+# Kinds of break in a series. A change of scope makes values before and after it different quantities: no
+# rate of change is computed across it. The others change the level or the field, and are caveats.
+BreakKind = Literal["gdp_census_revision", "change_of_scope", "method_change", "field_change", "definition_change"]
+NOT_COMPARABLE_BREAKS = ("change_of_scope",)
 
 QUANTIFIED_QUALIFIERS = ("about", "at_least", "exceed", "at_most", "top_n")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same rules, faster
@@ -174,6 +183,41 @@ class Edition(_Strict):
     note: Text
 
 
+class SeriesBreak(_Strict):
+    """A year from which a series' values are not on the same basis as before (values of that year and after)."""
+
+    year: int = Field(ge=1900, le=2100)
+    kind: BreakKind
+    text: Text
+    source: str = Field(min_length=1)
+
+    @property
+    def comparable(self) -> bool:
+        """Whether values either side can still be compared, with a caveat."""
+        return self.kind not in NOT_COMPARABLE_BREAKS
+
+
+class Publication(_Strict):
+    """A document that published statistics: what a value cites (OWID's "origin": producer, title, date)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)
+    publisher: Text
+    title: Text
+    kind: PublicationKind
+    published_on: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    date_basis: DateBasis = "unknown"
+    official_url: str | None = None
+    read_at: list[str] = []  # the mirror or repost pages where its text was actually read
+    accessed_on: str | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _dated_unless_unknown(self):
+        if (self.published_on is None) != (self.date_basis == "unknown"):
+            raise ValueError("published_on is required unless date_basis is 'unknown' (and only then absent)")
+        return self
+
+
 class Target(_Strict):
     plan: str
     also_in: list[str] = []
@@ -222,6 +266,7 @@ class Indicator(_Strict):
     external_codes: dict[str, str] = {}
     aliases: list[str] = []
     editions: list[Edition] = []
+    breaks: list[SeriesBreak] = []
     targets: list[Target] = []
 
     @property
@@ -242,12 +287,14 @@ class Catalog:
         regions: list[Region],
         units: list[Unit],
         indicators: list[Indicator],
+        publications: list[Publication] = (),  # type: ignore[assignment]
     ):
         self.root = root
         self.programme = programme
         self.regions = {r.code: r for r in regions}
         self.units = {u.code: u for u in units}
         self.indicators = {i.code: i for i in indicators}
+        self.publications = {p.id: p for p in publications}
         self.plans = {p.id: p for p in programme.plans}
         self.pillars = {p.code: p for p in programme.pillars}
 
@@ -327,6 +374,9 @@ def load_catalog(root: Path | str) -> Catalog:
     programme = _parse(Programme, _read_yaml(root / "catalog.yaml", problems), "catalog.yaml", problems)
     regions = _parse_list(Region, root / "regions.yaml", "code", problems)
     units = _parse_list(Unit, root / "units.yaml", "code", problems)
+    publications = []
+    if (root / "publications.yaml").is_file():
+        publications = _parse_list(Publication, root / "publications.yaml", "id", problems)
     indicators = []
     files = sorted((root / "indicators").glob("*.yaml"))
     if not files:
@@ -342,7 +392,7 @@ def load_catalog(root: Path | str) -> Catalog:
     if problems:
         raise CatalogError(problems)
 
-    catalog = Catalog(root, programme, regions, units, indicators)
+    catalog = Catalog(root, programme, regions, units, indicators, publications)
     _check_references(catalog, problems)
     if problems:
         raise CatalogError(problems)

@@ -218,12 +218,13 @@ def _parse_date(_ctx, _param, value: str | None) -> date | None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_cli
 def list_observations(cli: Cli, indicator, region, as_of, history, fmt) -> None:
-    """Observations with their source, confidence and batch."""
+    """Observations with their flags, confidence, publication (publisher, title, date), source and batch."""
     ind = None if indicator is None else cli.indicator(indicator)
     reg = cli.optional_region(region)
     engine = cli.engine
     frame = queries.observations(engine, indicator=ind, region=reg, as_of=as_of, history=history)
-    columns = ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch", "published_on", "note"]
+    columns = ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch", "published_on", "note",
+               "publisher", "publication", "flags"]
     if history:
         columns += ["version", "status"]
     emit(frame[columns], fmt, title="Observations / 观测值")

@@ -90,6 +90,25 @@ class Region(Base):
     from_upload: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Publication(Base):
+    """A document values cite: from the catalog's publications.yaml, or named by an upload (``from_upload``)."""
+
+    __tablename__ = "publications"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    publisher_zh: Mapped[str] = mapped_column(Text)
+    publisher_en: Mapped[str] = mapped_column(Text)
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    published_on: Mapped[str | None] = mapped_column(String(10))
+    date_basis: Mapped[str] = mapped_column(String(20))
+    official_url: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[list] = mapped_column(JSON, default=list)
+    accessed_on: Mapped[str | None] = mapped_column(String(10))
+    notes: Mapped[str | None] = mapped_column(Text)
+    from_upload: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Indicator(Base):
     __tablename__ = "indicators"
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -186,7 +205,8 @@ class _ObservationVersion:
     source: Mapped[str] = mapped_column(Text, sort_order=1)
     confidence: Mapped[str] = mapped_column(String(10), sort_order=1)
     note: Mapped[str | None] = mapped_column(Text, sort_order=1)
-    flag: Mapped[str | None] = mapped_column(String(40), sort_order=1)
+    flag: Mapped[str | None] = mapped_column(String(40), sort_order=1)  # flag codes, space-separated (flags.py)
+    publication_id: Mapped[str | None] = mapped_column(String(80), sort_order=1)  # a row of publications
     published_on: Mapped[str | None] = mapped_column(String(10), sort_order=1)
     known_from: Mapped[datetime] = mapped_column(DateTime, sort_order=1)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True, sort_order=1)
@@ -224,5 +244,5 @@ class User(Base):
 
 OBSERVATION_COLUMNS = [
     "id", "indicator_code", "region_code", "year", "value", "source", "confidence", "note", "flag",
-    "published_on", "known_from", "batch_id",
+    "publication_id", "published_on", "known_from", "batch_id",
 ]

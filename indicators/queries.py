@@ -15,23 +15,32 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, literal, select, union_all
 
-from indicators.models import Batch, Indicator, Observation, ObservationHistory, Region, User, table_of
+from indicators.models import (
+    Batch,
+    Indicator,
+    Observation,
+    ObservationHistory,
+    Publication,
+    Region,
+    User,
+    table_of,
+)
 from indicators.store import as_of_cutoff
 
 OBS = table_of(Observation)
 HIST = table_of(ObservationHistory)
 
 OBSERVATION_OUTPUT = [
-    "indicator", "region", "year", "value", "unit", "source", "confidence", "note", "flag",
-    "published_on", "batch", "version", "status",
+    "indicator", "region", "year", "value", "unit", "flags", "confidence", "published_on", "publisher",
+    "publication", "publication_id", "source", "note", "batch", "version", "status",
 ]
 
 
 def _version_columns(table, id_column):
     return [
         id_column.label("version"), table.c.indicator_code, table.c.region_code, table.c.year,
-        table.c.value, table.c.source, table.c.confidence, table.c.note, table.c.flag,
-        table.c.published_on, table.c.known_from, table.c.batch_id,
+        table.c.value, table.c.source, table.c.confidence, table.c.note, table.c.flag.label("flags"),
+        table.c.publication_id, table.c.published_on, table.c.known_from, table.c.batch_id,
     ]
 
 
@@ -90,9 +99,12 @@ def _read(engine: Engine, statement) -> pd.DataFrame:
 
 
 def _decorate(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename to the public column names, add the unit, and sort."""
+    """Rename to the public column names, add the unit and the publication's publisher and title, and sort."""
     units = _read(engine, select(Indicator.code.label("indicator_code"), Indicator.unit_en.label("unit")))
     frame = frame.merge(units, on="indicator_code", how="left")
+    pubs = _read(engine, select(Publication.id.label("publication_id"), Publication.publisher_zh.label("publisher"),
+                                Publication.title_zh.label("publication")))
+    frame = frame.merge(pubs, on="publication_id", how="left")
     frame = frame.rename(
         columns={"indicator_code": "indicator", "region_code": "region", "batch_id": "batch"}, errors="raise"
     )
@@ -111,6 +123,11 @@ def batches(engine: Engine) -> pd.DataFrame:
 
 def indicators(engine: Engine) -> pd.DataFrame:
     return _read(engine, select(table_of(Indicator)).order_by(Indicator.position))
+
+
+def publications(engine: Engine) -> pd.DataFrame:
+    """Every publication values may cite (the catalog's and those uploads named), by id."""
+    return _read(engine, select(table_of(Publication)).order_by(Publication.id))
 
 
 def regions(engine: Engine) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from indicators import db, settings, store
+from indicators import db, flags, settings, store
 from indicators.catalog import Catalog, load_catalog
 from indicators.store import KEY, PAYLOAD, apply_batch, file_checksum, find_loaded_batch
 
@@ -21,6 +21,7 @@ SEED_USER = "init"
 SHIPPED_COLUMNS = {
     "indicator": "indicator_code", "region": "region_code", "year": "year", "value": "value", "unit": "unit",
     "source": "source", "confidence": "confidence", "note": "note", "published_on": "published_on",
+    "publication": "publication_id", "flags": "flag",
 }
 
 
@@ -58,6 +59,13 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
          "iso3": r.iso3, "country": r.country, "note": r.note, "aliases": list(r.aliases), "from_upload": False}
         for r in catalog.regions.values()
     ]
+    publications = [
+        {"id": p.id, "publisher_zh": p.publisher.zh, "publisher_en": p.publisher.en, "title_zh": p.title.zh,
+         "title_en": p.title.en, "kind": p.kind, "published_on": p.published_on, "date_basis": p.date_basis,
+         "official_url": p.official_url, "read_at": list(p.read_at), "accessed_on": p.accessed_on,
+         "notes": p.notes, "from_upload": False}
+        for p in catalog.publications.values()
+    ]
     indicators, targets = [], []
     for n, ind in enumerate(catalog.ordered_indicators()):
         unit = catalog.units[ind.unit]
@@ -90,7 +98,8 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
                     for m in t.milestones
                 ],
             })
-    return {"pillars": pillars, "plans": plans, "regions": regions, "indicators": indicators, "targets": targets}
+    return {"pillars": pillars, "plans": plans, "regions": regions, "publications": publications,
+            "indicators": indicators, "targets": targets}
 
 
 def sync_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
@@ -107,8 +116,16 @@ def read_shipped_file(path: Path, catalog: Catalog) -> pd.DataFrame:
         raise ValueError(f"{path.name}: indicators not in the catalog: {', '.join(unknown)}")
     frame["year"] = frame["year"].astype("int64")
     frame["value"] = frame["value"].astype("float64")
-    frame["flag"] = ""
-    for col in ("note", "flag", "published_on"):
+    for col in ("publication_id", "flag"):  # files written before publications and flags have neither
+        if col not in frame:
+            frame[col] = ""
+    unknown = sorted(set(frame["publication_id"]) - set(catalog.publications) - {""})
+    if unknown:
+        raise ValueError(f"{path.name}: publications not in the catalog: {', '.join(unknown)}")
+    bad_flags = sorted({f for text in frame["flag"] for f in text.split()} - set(flags.FLAGS))
+    if bad_flags:
+        raise ValueError(f"{path.name}: unknown flags: {', '.join(bad_flags)}")
+    for col in ("note", "flag", "publication_id", "published_on"):
         frame[col] = frame[col].replace("", None)
     return frame[KEY + PAYLOAD]
 

@@ -34,6 +34,7 @@ from indicators.models import (
     ObservationHistory,
     Pillar,
     Plan,
+    Publication,
     Region,
     Target,
     User,
@@ -41,7 +42,7 @@ from indicators.models import (
 )
 
 KEY = ["indicator_code", "region_code", "year"]
-PAYLOAD = ["value", "source", "confidence", "note", "flag", "published_on"]
+PAYLOAD = ["value", "source", "confidence", "note", "flag", "publication_id", "published_on"]
 CHUNK = 500
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 SQLITE_MAX_PARAMETERS = 32_766
@@ -603,14 +604,14 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
 def write_catalog_rows(conn: Connection, rows: dict[str, list[dict]]) -> dict[str, int]:
     """Make the catalog tables equal to ``rows`` (``seed.catalog_rows``); the number of rows changed per table.
 
-    Regions that uploads created are kept: they are not the catalog's to remove.
+    Regions and publications that uploads created are kept: they are not the catalog's to remove.
     """
     changes = {}
-    for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Indicator, "code")):
+    for model, key in ((Pillar, "code"), (Plan, "id"), (Region, "code"), (Publication, "id"), (Indicator, "code")):
         table = table_of(model)
         wanted = {r[key]: r for r in rows[table.name]}
         existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
-        if table.name == "regions":  # regions created by uploads are not the catalog's to remove
+        if "from_upload" in table.c:  # what uploads created is not the catalog's to remove
             existing = {k: v for k, v in existing.items() if not v["from_upload"] or k in wanted}
         changes[table.name] = _apply_rows(conn, table, key, wanted, existing)
     changes["targets"] = _sync_targets(conn, rows["targets"])

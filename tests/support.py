@@ -41,8 +41,8 @@ def database_dump(engine) -> dict[str, list[tuple]]:
 
 def batch_frame(rows: str) -> pd.DataFrame:
     """Observations written as CSV text, in the shape ``store.apply_batch`` takes (absent columns empty)."""
-    frame = pd.read_csv(StringIO(rows), dtype={"published_on": str, "note": str, "flag": str})
-    for col in ("note", "flag", "published_on"):
+    frame = pd.read_csv(StringIO(rows), dtype={"published_on": str, "note": str, "flag": str, "publication_id": str})
+    for col in ("note", "flag", "publication_id", "published_on"):
         if col not in frame:
             frame[col] = None
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import inspect
 
-from indicators import db, queries
+from indicators import db, flags, queries
 from indicators.seed import run_init
 from indicators.store import RevertRefused, apply_batch, revert_batch
 
@@ -64,12 +64,13 @@ def test_2016_rd_share_has_two_vintages(seeded_engine):
 def test_revision_keeps_predecessor_and_revert_restores_exactly(seeded_engine):
     before = queries.table_dump(seeded_engine, "observations")
     update = batch_frame(
-        "indicator_code,region_code,year,value,source,confidence,published_on\n"
-        "RD_GDP_RATIO,beijing,2024,6.6,revised bulletin,high,2026-09-30\n"
-        "RD_GDP_RATIO,beijing,2025,6.5,new bulletin,high,2026-09-30\n"
+        "indicator_code,region_code,year,value,source,confidence,published_on,flag,publication_id\n"
+        "RD_GDP_RATIO,beijing,2024,6.6,revised bulletin,high,2026-09-30,,\n"
+        "RD_GDP_RATIO,beijing,2025,6.5,new bulletin,high,2026-09-30,,\n"
         "RD_GDP_RATIO,beijing,2023,6.73,智研 on NBS 2023 communique http://www.szxuejia.com/top/1199108.html ; "
         "China.org.cn 2025-01-06 (PKU Beijing Development Institute report) "
-        "http://www.shenbo75.com/business/2025-01/06/content_117648245.htm,medium,2025-01-06\n"
+        "http://www.shenbo75.com/business/2025-01/06/content_117648245.htm,medium,2024-10-02,,"
+        "nbs-rd-communique-2023\n"
     )
     with seeded_engine.begin() as conn:
         result = apply_batch(conn, update, kind="upload", user="tester", file_name="u.csv", checksum="x")
@@ -120,3 +121,31 @@ def test_failed_batch_leaves_the_database_unchanged(seeded_engine):
         with seeded_engine.begin() as conn:
             apply_batch(conn, bad, kind="upload", user="t")
     assert {t: queries.table_dump(seeded_engine, t) for t in before} == before
+
+
+def test_shipped_values_cite_their_publication_with_its_date(seeded_engine, catalog):
+    frame = queries.observations(seeded_engine)
+    for column in ("published_on", "publisher", "publication", "flags", "confidence"):
+        assert column in frame.columns
+    cited = frame["publisher"].notna() & frame["publication"].notna() & frame["published_on"].notna()
+    assert cited.mean() >= 0.95, frame.loc[~cited, ["indicator", "region", "year"]]
+    for pub_id in frame.loc[~cited, "publication_id"]:  # the rest say why not
+        pub = catalog.publications[pub_id]
+        assert pub.date_basis == "unknown" and pub.notes
+    first = frame.set_index(["indicator", "region", "year"]).loc[("RD_GDP_RATIO", "beijing", 2020)]
+    assert (first["publisher"], first["published_on"]) == ("国家统计局;科学技术部;财政部", "2021-09-22")
+    assert first["publication"] == "2020年全国科技经费投入统计公报"
+    assert set(" ".join(frame["flags"].dropna()).split()) <= set(flags.FLAGS)
+
+
+def test_an_upload_may_name_a_catalog_publication_and_keeps_it(seeded_engine, catalog):
+    from indicators.ingest import commit, parse_file
+
+    content = ("indicator,region,year,value,source,publication,flag\n"
+               "RD_GDP_RATIO,shanghai,2024,4.35,国家统计局公报,nbs-rd-communique-2020,p\n").encode()
+    parsed = parse_file(content, "pub.csv", catalog, seeded_engine)
+    assert parsed.report.ok
+    commit(seeded_engine, parsed, user="tester")
+    row = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="shanghai").set_index("year").loc[2024]
+    assert (row["publication_id"], row["flags"]) == ("nbs-rd-communique-2020", "p")
+    assert flags.with_flags("4.35", row["flags"]) == "4.35 p"

@@ -32,7 +32,7 @@ from .support import BAD, CATALOG_DIR, GOOD, INGEST_DATA, PROJECT, SHIPPED_DIR, 
 
 EXPECTED_ROWS = INGEST_DATA / "expected-rows"
 
-STORED = ["indicator", "region", "year", "value", "source", "confidence", "note", "flag", "published_on"]
+STORED = ["indicator", "region", "year", "value", "source", "confidence", "note", "flags", "published_on"]
 
 
 def as_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -148,18 +148,18 @@ def test_new_regions_are_created_in_the_same_batch_and_found_by_name_later(seede
 def test_text_is_stored_as_written_and_neutralised_for_csv_download(seeded_engine, catalog):
     load(seeded_engine, catalog, "formula-text.csv", confidence="low")
     frame = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="guangzhou")
-    frame = frame[["year", "source", "note", "flag"]]
+    frame = frame[["year", "source", "note", "flags"]]
     safe = csv_safe(frame)
     assert safe.to_dict("records") == [
-        {"year": 2022, "source": "'-official bulletin", "note": "'-2 revised", "flag": "'=1+2"},
+        {"year": 2022, "source": "'-official bulletin", "note": "'-2 revised", "flags": "'=1+2"},
         {
             "year": 2023,
             "source": '\'=HYPERLINK("http://example.com","click")',
             "note": "'+86 10 1234",
-            "flag": "'@risk",
+            "flags": "'@risk",
         },
     ]
-    assert frame["flag"].tolist() == ["=1+2", "@risk"]  # the stored text is untouched
+    assert frame["flags"].tolist() == ["=1+2", "@risk"]  # the stored text is untouched
 
 
 def test_csv_safe_leaves_numbers_and_plain_text_alone():
@@ -213,7 +213,7 @@ def test_revision_keeps_history_and_revert_restores_observations_byte_for_byte(s
         "revised",
         6.58,
         6.6,
-        "value,source,confidence,note,published_on",
+        "value,source,confidence,note,flag,publication_id,published_on",  # a new value cites its own source
     ]
     assert preview.loc[2025, "status"] == "new"
     assert queries.table_dump(seeded_engine, "observations") == before  # parsing wrote nothing

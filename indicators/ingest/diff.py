@@ -34,7 +34,7 @@ def validate(
         report.counts.setdefault("valid", 0)
         report.counts.setdefault("rejected", report.counts.get("unreadable", 0))
         return
-    failing = validation.check_observations(rows, report, options.year_range, headers)
+    failing = validation.check_observations(rows, report, options.year_range, headers, catalog.publications)
     status = rows["status"].to_numpy(dtype=object).copy()
     status[failing] = "error"
     errors, repeats = validation.check_duplicates(rows, report)
@@ -55,6 +55,9 @@ def validate(
     current = store.current_values(conn, frame["indicator_code"].unique().tolist())
     parsed.stored = current
     keys = store.StoredKeys(current)
+    absent = [col for col, name in (("publication_id", "publication"), ("flag", "flag")) if not headers.get(name)]
+    if absent and not current.empty and _keep_stored(parsed, current, keys, absent):
+        frame = parsed.observations()
     parsed.diff = with_changes(store.diff_against_current(conn, frame, keys=keys), current, keys)
     if current.empty:  # nothing stored to jump from (a first upload of these indicators)
         return
@@ -62,6 +65,28 @@ def validate(
     ok["old_value"] = parsed.diff["old_value"].to_numpy()  # the diff keeps the order of the valid rows
     kinds = {c: ind.kind for c, ind in catalog.indicators.items()}
     validation.check_jumps(ok, JumpReference(current, kinds), report)
+
+
+def _keep_stored(parsed: ParsedFile, current: pd.DataFrame, keys: store.StoredKeys, columns: list[str]) -> bool:
+    """A file with no publication (or flags) column says nothing about them: a value it gives again with the
+    same number and source keeps the stored publication and flags. Whether any row took them."""
+    rows = parsed.rows
+    ok = np.flatnonzero((rows["status"] == "ok").to_numpy())
+    given = rows.iloc[ok]
+    at = keys.positions(given[KEY].astype({"year": "int64"}))
+    stored = at >= 0
+    if not stored.any():
+        return False
+    old = current.iloc[np.where(stored, at, 0)]
+    same = stored & (given["value"].astype(float).to_numpy() == old["value"].astype(float).to_numpy())
+    same &= store.as_text(given["source"]).to_numpy() == store.as_text(old["source"]).to_numpy()
+    if not same.any():
+        return False
+    for col in columns:
+        values = np.array(rows[col].astype(object), dtype=object)
+        values[ok[same]] = old[col].astype(object).to_numpy()[same]
+        rows[col] = pd.Categorical(values)
+    return True
 
 
 def with_changes(

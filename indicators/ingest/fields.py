@@ -73,6 +73,8 @@ FIELDS: dict[str, Field] = {
     "note": Field(Text("备注", "note"), [
         "备注", "说明", "注释", "附注", "注", "note", "notes", "remark", "remarks", "comment"]),
     "flag": Field(Text("标记", "flag"), ["标记", "标志", "状态", "flag", "flags", "status", "obs status"]),
+    "publication": Field(Text("出处文献", "publication"), [
+        "出处文献", "文献", "发布文献", "publication", "publication id", "publication_id"]),
     "published_on": Field(Text("发布日期", "published date"), [
         "发布日期", "公布日期", "发布时间", "发布", "published", "published on", "publication date",
         "release date", "date published"]),

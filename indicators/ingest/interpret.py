@@ -386,6 +386,11 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
     cells.report.tallies["confidence_defaulted"] = absent if not options.confidence else 0
     if absent and not options.confidence:
         cells.report.add("CONFIDENCE_DEFAULTED", count=absent, confidence=fallback)
+    if cells.has("publication"):  # an id from the catalog's publications.yaml; checked with the schema
+        distinct = Distinct.of([cells.values("publication")])
+        rows["publication_id"] = distinct.spread([k[0] for k in distinct.keys], categorical=True)
+    else:
+        rows["publication_id"] = pd.Categorical(np.full(len(rows["row"]), None, dtype=object))
     if cells.has("published_on"):
         distinct = Distinct.of([cells.values("published_on")])
         rows["published_on"] = distinct.spread(

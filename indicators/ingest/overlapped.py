@@ -344,7 +344,8 @@ def _checked_part(
         return _Part(rows, new_regions, report, pd.DataFrame())
     if not report.ok or (rows["status"] != "ok").any():
         raise _NotClean("errors")
-    if len(validation.check_observations(rows, report, options.year_range, layout.field_headers())):
+    if len(validation.check_observations(rows, report, options.year_range, layout.field_headers(),
+                                         catalog.publications)):
         raise _NotClean("errors")
     # A repeated key needs no look here: a new one fails in the writer (unique key), a stored one is
     # found in _joined (the same stored row matched twice); either way the whole file decides.

@@ -19,7 +19,7 @@ from indicators.validation import Report
 
 ROW_COLUMNS = [
     "row", "column", "raw", "indicator_code", "kind", "unit", "region_code", "year", "value", "source",
-    "confidence", "note", "flag", "published_on", "unit_given", "factor", "status",
+    "confidence", "note", "flag", "publication_id", "published_on", "unit_given", "factor", "status",
 ]
 NEW_REGION_COLUMNS = ["code", "name_zh", "name_en", "kind", "kind_assumed", "iso3", "row"]
 

@@ -9,7 +9,7 @@ rows (``duplicates``) or against the stored series (``jumps``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 
 import numpy as np
@@ -59,6 +59,14 @@ PROBLEMS = register({
             "Publication date '{value}' is not valid (expected a date such as 2024-05-31, 2024-05 or 2024).",
         ),
     ),
+    "PUBLICATION_UNKNOWN": Message(
+        "error",
+        "row",
+        Text(
+            "出处文献“{value}”不在目录的文献清单(publications.yaml)中。",
+            "Publication '{value}' is not in the catalog's publications (publications.yaml).",
+        ),
+    ),
     "FLAG_TOO_LONG": Message(
         "error",
         "row",
@@ -70,8 +78,10 @@ PROBLEMS = register({
 })
 
 
-def observation_schema(year_range: tuple[int, int]) -> pa.DataFrameSchema:
+def observation_schema(year_range: tuple[int, int], publications: Collection[str] = ()) -> pa.DataFrameSchema:
     """Rules every parsed observation must meet. Check names are the problem codes they report.
+
+    ``publications``: the ids a value may cite.
 
     Columns hold NaN where parsing already failed (reported by the parser); checks ignore those.
     """
@@ -90,6 +100,9 @@ def observation_schema(year_range: tuple[int, int]) -> pa.DataFrameSchema:
                 nullable=True,
             ),
             "published_on": pa.Column(None, pa.Check(_real_dates, name="DATE_INVALID"), nullable=True),
+            "publication_id": pa.Column(
+                None, pa.Check(lambda s: s.isin(list(publications)), name="PUBLICATION_UNKNOWN"), nullable=True
+            ),
             "flag": pa.Column(
                 None,
                 pa.Check(lambda s: s.astype(str).str.len() <= FLAG_MAX_LENGTH, name="FLAG_TOO_LONG"),
@@ -135,13 +148,15 @@ CHECKED_CELL = {
     "SOURCE_MISSING": ("source", "source"),
     "DATE_INVALID": ("published_on", "published_on"),
     "FLAG_TOO_LONG": ("flag", "flag"),
+    "PUBLICATION_UNKNOWN": ("publication", "publication_id"),
     "SHARE_OUT_OF_RANGE": ("value", "raw"),
     "RANK_INVALID": ("value", "raw"),
 }
 
 
 def check_observations(
-    frame: pd.DataFrame, report: Report, year_range: tuple[int, int], headers: Mapping[str, str | None]
+    frame: pd.DataFrame, report: Report, year_range: tuple[int, int], headers: Mapping[str, str | None],
+    publications: Collection[str] = (),
 ) -> np.ndarray:
     """Run the pandera schema over parsed observations; report failures; return the failing positions.
 
@@ -150,10 +165,11 @@ def check_observations(
     ``year``, ``value``, ``source``, ``confidence``, ``published_on`` and ``flag``. ``headers`` names the
     file column of each other field (None when the file has none: the value came from a default).
     """
-    checked = frame[["year", "value", "kind", "source", "confidence", "published_on", "flag"]].copy()
+    checked = frame[["year", "value", "kind", "source", "confidence", "published_on", "flag", "publication_id"]].copy()
     checked["year"] = checked["year"].astype("Int64")
+    checked["publication_id"] = checked["publication_id"].astype(object)
     try:
-        observation_schema(year_range).validate(checked, lazy=True)
+        observation_schema(year_range, publications).validate(checked, lazy=True)
         return np.array([], dtype=np.int64)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
