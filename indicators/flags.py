@@ -40,18 +40,8 @@ def codes(text: object) -> tuple[str, ...]:
     return tuple(code for code in FLAGS if code in given)
 
 
-def unknown(text: object) -> list[str]:
-    """The words of a flag text that are not flag codes."""
-    return [w for w in text.split() if w not in FLAGS] if isinstance(text, str) else []
-
-
 def with_flags(number: str, text: object) -> str:
     """A formatted number with its flags beside it, as Eurostat prints them: '6.58 p'."""
     found = codes(text)
     return f"{number} {''.join(found)}" if found else number
 
-
-def describe(text: object, lang: str) -> str:
-    """The flags in words: 'provisional, revised'."""
-    sep = "、" if lang == "zh" else ", "
-    return sep.join(FLAGS[c].pick(lang) for c in codes(text))
