@@ -132,12 +132,12 @@ def text(s: str) -> Text:
 
 
 def make_indicator(code: str, *, kind: str = "level", direction: str = "higher", growth: str | None = None,
-                   targets=(), editions=(), frequency: str = "annual") -> Indicator:
+                   targets=(), editions=(), frequency: str = "annual", breaks=()) -> Indicator:
     unit = {"rank": "rank", "share": "percent", "growth_rate": "percent_per_year"}.get(kind, "cny_100m")
     return Indicator(code=code, name=text(code), short_name=text(code), unit=unit, kind=kind,
                      direction=direction, growth=growth, pillar="science", frequency=frequency,
                      description=text(code), measurement=text(code), publisher=text("test"),
-                     editions=list(editions), targets=list(targets))
+                     editions=list(editions), breaks=list(breaks), targets=list(targets))
 
 
 def make_catalog(shipped: Catalog, indicators: list[Indicator]) -> Catalog:

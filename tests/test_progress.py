@@ -435,3 +435,64 @@ def test_explain_has_a_sentence_for_every_guard_and_status(catalog, lang):
         assert sentences[0].endswith(("。", ".")) and STATUS_LABELS[row["status"]].pick(lang) in sentences[0]
         if row["guard"]:
             assert SENTENCES[row["guard"]].pick(lang) in sentences
+
+
+# --------------------------------------------------------------------------------------------- what a status rests on
+
+# Each case: a series with its values' confidence and flags ("year:value:confidence:flags"), a catalog break
+# ("year:kind" or empty), and what the assessment must say. The same series without the break is C_PLAIN.
+RESTS_ON = """
+case,      qualifier, base,     milestones, points,                                   break,                  status,         ratio,  series_breaks, caveats
+C_PLAIN,   at_least,  2020:100, 2025:200,   2023:150:high:,                            ,                       on_track,       0.9732, ,              -
+C_GDP,     at_least,  2020:100, 2025:200,   2023:150:high:,                            2022:gdp_census_revision, on_track,     0.9732, 2022,          crosses_break
+C_SCOPE,   exceed,    2020:100, 2025:120,   2023:150:high:,                            2022:change_of_scope,   not_comparable, ,       2022,          crosses_break
+C_BEFORE,  at_least,  2020:100, 2025:200,   2023:150:high:,                            2020:change_of_scope,   on_track,       0.9732, ,              -
+C_FLAG_B,  at_least,  ,         2025:200,   2020:100:high: 2023:150:high:b,            ,                       on_track,       0.9732, 2023,          crosses_break
+C_LOW,     at_least,  ,         2025:200,   2020:100:high: 2023:150:low:p,             ,                       on_track,       0.9732, ,              low_confidence;provisional
+C_ONE,     at_least,  ,         2025:200,   2021:150:medium:e,                         ,                       insufficient_data, ,    ,              single_point;estimated;stale
+"""  # noqa: E501
+
+
+def test_a_break_changes_the_status_as_documented_and_caveats_say_what_a_status_rests_on(catalog):
+    """A break after the baseline is a caveat; a change of scope makes the status not_comparable (no ratio,
+    no score, no attainment year); a break at the baseline's year is not crossed; low confidence, a
+    provisional or estimated latest value and a single point are caveats, with a sentence in both languages."""
+    from indicators.catalog import SeriesBreak
+    from indicators.progress import caveat_sentences, tentative
+
+    spec = read_table(RESTS_ON)
+    indicators, obs = [], []
+    for case in spec.itertuples(index=False):
+        base = case.base if isinstance(case.base, str) else ""
+        breaks = []
+        if isinstance(case[5], str):
+            year, kind = case[5].split(":")
+            breaks.append(SeriesBreak(year=int(year), kind=kind, text=text(kind), source="test"))
+        target = make_target(case.qualifier, case.milestones, base=base)
+        indicators.append(make_indicator(case.case, targets=[target], breaks=breaks))
+        for point in case.points.split():
+            year, value, confidence, flags = point.split(":")
+            obs.append({"indicator": case.case, "region": "beijing", "year": int(year), "value": float(value),
+                        "confidence": confidence, "flags": flags})
+    result = assess(pd.DataFrame(obs), make_catalog(catalog, indicators), today=date(2024, 6, 1), region="beijing")
+    result = result.set_index("indicator").loc[spec["case"]]
+    assert list(result["status"]) == list(spec["status"])
+    assert np.allclose(result["ratio"].astype(float), spec["ratio"].astype(float), equal_nan=True, atol=1e-4)
+    given = spec["series_breaks"].map(lambda v: "-" if pd.isna(v) else str(int(v)))
+    assert list(result["series_breaks"].replace("", "-")) == list(given)
+    assert list(result["caveats"].replace("", "-")) == list(spec["caveats"])
+    scope = result.loc["C_SCOPE"]
+    assert pd.isna(scope["score"]) and pd.isna(scope["actual_rate"]) and pd.isna(scope["attainment_year"])
+    assert scope["gap"] == pytest.approx(-30)  # the gap to the target is still shown
+    assert result.loc["C_LOW", "latest_confidence"] == "low" and result.loc["C_LOW", "latest_flags"] == "p"
+    assert result.loc["C_LOW", "baseline_basis"] == "observed_base_year"
+    assert result.loc["C_ONE", "baseline_basis"] == "first_observation"
+    assert result.loc["C_PLAIN", "baseline_basis"] == "plan"
+    assert tentative(result.loc["C_LOW", "caveats"]) and not tentative("provisional")
+    zh, en = (caveat_sentences(result.loc["C_SCOPE"].to_dict() | {"caveats": "crosses_break"}, lang)
+              for lang in ("zh", "en"))
+    assert "2022" in zh[0] and "序列断点" in zh[0] and "series break" in en[0]
+    # explain() says the caveats and the label of the status
+    why = explain(result.loc["C_SCOPE"].to_dict() | {"indicator": "C_SCOPE"}, "en")
+    assert why[0].endswith("Not comparable.") or "Not comparable" in why[0]
+    assert any("series break" in s for s in why)

@@ -13,7 +13,8 @@ This file only names the public API; the modules hold it:
 - ``method``: :func:`assess`, its stages on whole columns and their typed records;
 - ``statuses``: the status codes, their order and :func:`rollup`;
 - ``paths``: :func:`required_path` and :func:`projection`;
-- ``wording``: labels, descriptions and sentences in Chinese and English, :func:`explain`.
+- ``wording``: labels, descriptions and sentences in Chinese and English, :func:`explain`;
+- ``caveats``: series breaks crossed, ``not_comparable``, and the caveats a status rests on.
 
 Contract (used by the dashboard, the PNG export and the CLI)
 ------------------------------------------------------------
@@ -34,6 +35,12 @@ Contract (used by the dashboard, the PNG export and the CLI)
     The numbers behind a row's status as sentences in Chinese or English ("why this status").
 ``rollup(assessment, today=None) -> DataFrame``
     Per pillar and overall (``pillar == "all"``): counts by status and the mean Open SDG score where defined.
+Caveats (column ``caveats``, ";"-joined codes; :data:`CAVEATS` has their sentences, :func:`caveat_sentences`)
+    low_confidence, single_point, crosses_break, provisional, estimated, definition_differs, partial_period,
+    stale. They never change a status; :func:`tentative` says whether it must be drawn as tentative.
+    ``baseline_basis`` says which value the baseline is (plan, observed_base_year, first_observation);
+    :func:`baseline_label` words it. ``baseline_confidence``/``latest_confidence`` and ``*_flags`` are the
+    values' own. ``series_breaks`` lists the break years crossed.
 ``status_label(status, lang) -> str``
     A status code's label in Chinese or English; an unknown code reads as itself.
 ``STATUS_ORDER``, ``STATUS_LABELS``, ``STATUS_DESCRIPTIONS``, ``EXPECTED_STATUS_ORDER``, :func:`status_rank`.
@@ -42,11 +49,13 @@ Status codes (stable machine codes; zh/en labels in :data:`STATUS_LABELS`, each 
     targets:    achieved, on_track, moderate, insufficient, moving_away, insufficient_data
     "about X":  within_band, above_band, below_band
     ranks:      rank_improved, rank_unchanged, rank_worsened (ranks get no growth rate)
+    breaks:     not_comparable (a change of scope between baseline and latest value: no rate, ratio, score)
     no target:  significant_progress, moderate_progress, moderate_away, significant_away (Eurostat)
     goals:      qualitative
     UN method (column ``expected_status``): achieved, on_track, acceleration_needed, stagnation_or_regression
 """
 
+from indicators.progress.caveats import CAVEATS, caveat_codes, caveat_sentences, tentative
 from indicators.progress.method import ASSESSMENT_COLUMNS, GUARDS, assess, open_sdg_score
 from indicators.progress.paths import projection, required_path
 from indicators.progress.statuses import (
@@ -57,10 +66,17 @@ from indicators.progress.statuses import (
     rollup,
     status_rank,
 )
-from indicators.progress.wording import SENTENCES, STATUS_DESCRIPTIONS, STATUS_LABELS, explain, status_label
+from indicators.progress.wording import (
+    SENTENCES,
+    STATUS_DESCRIPTIONS,
+    STATUS_LABELS,
+    baseline_label,
+    explain,
+    status_label,
+)
 
 __all__ = [
-    "ASSESSMENT_COLUMNS", "EXPECTED_STATUS_ORDER", "GUARDS", "ROLLUP_COLUMNS", "SENTENCES", "STATUS_DESCRIPTIONS",
+    "ASSESSMENT_COLUMNS", "CAVEATS", "baseline_label", "caveat_codes", "caveat_sentences", "tentative", "EXPECTED_STATUS_ORDER", "GUARDS", "ROLLUP_COLUMNS", "SENTENCES", "STATUS_DESCRIPTIONS",
     "STATUS_LABELS", "STATUS_ORDER", "assess", "explain", "mirror_status", "open_sdg_score", "projection",
     "required_path", "rollup", "status_label", "status_rank",
 ]

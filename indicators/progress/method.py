@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalog import Catalog, Methods
+from indicators.progress.caveats import caveats, crossed_breaks
 from indicators.progress.paths import path_value
 from indicators.progress.rows import BAND, NO_TARGET, QUALITATIVE, RANK_TARGET, THRESHOLD, rows_to_assess
 from indicators.progress.statuses import EXPECTED_STATUS_ORDER, status_ranks
@@ -39,8 +40,10 @@ ASSESSMENT_COLUMNS = [
     "milestone_year", "target", "target_text", "target_text_en", "wording", "wording_en", "tolerance",
     "band_low", "band_high", "maintain", "period_average", "evidence",
     # the data
-    "plan_base_year", "baseline_year", "baseline_value", "baseline_source", "latest_year", "latest_value",
-    "n_points", "period_mean", "stale",
+    "plan_base_year", "baseline_year", "baseline_value", "baseline_source", "baseline_basis", "latest_year",
+    "latest_value", "n_points", "period_mean", "stale",
+    # what the status rests on
+    "baseline_confidence", "baseline_flags", "latest_confidence", "latest_flags", "series_breaks", "caveats",
     # distance
     "gap", "gap_relative", "progress_share", "path_value_latest", "gap_to_path",
     # pace (ratio method)
@@ -84,6 +87,7 @@ def assess(
     rows = _with_results(rows, evaluation, today)
     rows["attainment_year"] = _attainment_year(rows, points, evaluation)
     rows = _edition_breaks(rows, catalog)
+    rows = _rests_on(rows, catalog)
     return _finish(rows)
 
 
@@ -462,6 +466,26 @@ def _edition_breaks(rows: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     if not pairs.empty:
         joined = pairs.assign(text=pairs["edition"].astype(str)).groupby("row_id")["text"].agg(";".join)
         rows["edition_breaks"] = rows["row_id"].map(joined).fillna("")
+    return rows
+
+
+# Figures that compare the baseline with the latest value: meaningless across a change of scope.
+_ACROSS = ("ratio", "score", "actual_rate", "annual_growth_pct", "required_rate", "required_rate_from_latest",
+           "progress_share", "path_value_latest", "gap_to_path", "expected_at_target", "expected_score",
+           "rank_change")
+
+
+def _rests_on(rows: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """The series breaks each row crosses, ``not_comparable`` across a change of scope, and the caveats."""
+    rows["series_breaks"], severs = crossed_breaks(rows, catalog)
+    cut = severs.to_numpy() & (rows["status"] != "qualitative").to_numpy()
+    if cut.any():
+        rows.loc[cut, list(_ACROSS)] = np.nan
+        rows.loc[cut, ["status", "ratio_status", "expected_status", "rate_unit"]] = ["not_comparable", "", "", ""]
+        rows.loc[cut, "method_disagreement"] = False
+        rows["attainment_year"] = rows["attainment_year"].mask(cut)
+        rows["status_rank"] = status_ranks(rows["status"].to_numpy(), rows["direction"].to_numpy())
+    rows["caveats"] = caveats(rows)
     return rows
 
 

@@ -15,11 +15,14 @@ from indicators.catalog import Catalog
 
 # Families of rows: how a row is assessed.
 THRESHOLD, BAND, RANK_TARGET, NO_TARGET, QUALITATIVE = "threshold", "band", "rank_target", "none", "goal"
+# What a value rests on, carried from the observations to the baseline and latest value of each row.
+QUALITY = ("confidence", "flags")
+PLAN_QUALITY = -1  # the quality code of a base value the plan states (no observation behind it)
 # Columns that only some kinds of row set (a target's band, a goal's text), with the value the others get.
 _FILL = {
     "milestone_year": np.nan, "target": np.nan, "tolerance": np.nan, "band_low": np.nan, "band_high": np.nan,
     "period_average": "", "evidence": "", "plan": None, "plans": "", "target_text": None,
-    "target_text_en": None, "wording": None, "wording_en": None,
+    "target_text_en": None, "wording": None, "wording_en": None, "base_confidence": "",
 }
 
 
@@ -42,7 +45,7 @@ def rows_to_assess(observations: pd.DataFrame, catalog: Catalog, *, plan: str | 
     rows["row_id"] = np.arange(len(rows))
     rows["key"] = obs.key_of(rows["indicator"], rows["region"])
     points = _points(obs.frame, rows)
-    return _summarise(rows, points), points
+    return _summarise(rows, points, obs.quality), points
 
 
 def _fill_defaults(rows: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +76,7 @@ class _Observations:
     """
 
     def __init__(self, observations: pd.DataFrame, meta: pd.DataFrame, region: str | None):
-        obs = observations.loc[:, ["indicator", "region", "year", "value"]]
+        obs = observations.loc[:, [c for c in ["indicator", "region", "year", "value", *QUALITY] if c in observations]]
         if region is not None:
             obs = obs[obs["region"] == region]
         ind, self.indicators = pd.factorize(obs["indicator"], sort=True)
@@ -83,12 +86,17 @@ class _Observations:
         key = ind[keep].astype("int64") * max(len(self.regions), 1) + reg[keep]
         year = obs["year"].to_numpy()[keep].astype("int64")
         value = obs["value"].to_numpy()[keep].astype("float64")
+        # What each value rests on (confidence, flags) as one small integer per value: a code into
+        # ``self.quality``, so the joins below carry an integer rather than two text columns.
+        quality = pd.MultiIndex.from_arrays([_text(obs, col)[keep] for col in QUALITY])
+        qcode, self.quality = quality.factorize()
         # One value per indicator x region x year, the last given (a stable sort keeps the given order).
         order = np.lexsort((year, key)) if not _sorted(key, year) else np.arange(len(key))
-        key, year, value = key[order], year[order], value[order]
+        key, year, value, qcode = key[order], year[order], value[order], qcode[order]
         last = np.ones(len(key), bool)
         last[:-1] = (key[1:] != key[:-1]) | (year[1:] != year[:-1])
-        self.frame = pd.DataFrame({"key": key[last], "year": year[last], "value": value[last]})
+        self.frame = pd.DataFrame({"key": key[last], "year": year[last], "value": value[last],
+                                   "quality": qcode[last].astype("int64")})
         unique = np.unique(key)
         n = max(len(self.regions), 1)
         self.series = pd.DataFrame({"indicator": np.asarray(self.indicators)[unique // n],
@@ -99,6 +107,13 @@ class _Observations:
         ind = self.indicators.get_indexer(indicator)
         reg = self.regions.get_indexer(region)
         return np.where((ind >= 0) & (reg >= 0), ind.astype("int64") * max(len(self.regions), 1) + reg, -1)
+
+
+def _text(obs: pd.DataFrame, col: str) -> np.ndarray:
+    """A text column of the observations, "" where absent (frames built by hand may lack it)."""
+    if col not in obs:
+        return np.full(len(obs), "", dtype=object)
+    return obs[col].fillna("").astype(str).to_numpy(dtype=object)
 
 
 def _sorted(key: np.ndarray, year: np.ndarray) -> bool:
@@ -124,7 +139,7 @@ def _target_rows(catalog: Catalog, *, plan: str | None, region: str | None) -> p
             "indicator": ind.code, "region": t.region, "plan": t.plan, "plans": ";".join(plans),
             "qualifier": t.qualifier, "wording": t.wording.zh, "wording_en": t.wording.en,
             "evidence": ";".join(t.evidence), "plan_base_year": base_year, "base_value": base_value,
-            "win_start": base_year,
+            "base_confidence": (t.base.confidence or "") if t.base else "", "win_start": base_year,
         }
         if t.qualifier == "none":
             records.append({**common, "family": NO_TARGET, "win_end": np.inf})
@@ -173,16 +188,40 @@ def _points(obs: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     year = pts["year"].to_numpy()
     keep = (year >= pts["win_start"].to_numpy()) & (year <= pts["win_end"].to_numpy())
     keep &= ~(pts["base_value"].notna().to_numpy() & (year <= pts["plan_base_year"].to_numpy()))
-    pts = pts.loc[keep, ["row_id", "year", "value"]]
+    pts = pts.loc[keep, ["row_id", "year", "value", "quality"]]
     base = rows.loc[rows["base_value"].notna(), ["row_id", "plan_base_year", "base_value"]]
     base = base.rename(columns={"plan_base_year": "year", "base_value": "value"}, errors="raise")
+    base["quality"] = PLAN_QUALITY
     # Base points go first: groupby keeps the order of appearance within a group, so first/last in
     # _summarise are the earliest and latest points without sorting the observations again.
     pts = pd.concat([base, pts], ignore_index=True)
-    return pts.astype({"year": "int64"})
+    return pts.astype({"year": "int64", "quality": "int64"})
 
 
-def _summarise(rows: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+def _with_quality(rows: pd.DataFrame, points: pd.DataFrame, quality: pd.MultiIndex) -> pd.DataFrame:
+    """The confidence and flags of each row's baseline and latest value (a plan's base: its catalog confidence)."""
+    ends = points.groupby("row_id", sort=False)["quality"].agg(["first", "last"])
+    conf = np.append(quality.get_level_values(0).to_numpy(dtype=object), "")
+    flags = np.append(quality.get_level_values(1).to_numpy(dtype=object), "")
+
+    def pick(table: np.ndarray, which: str) -> np.ndarray:
+        code = rows["row_id"].map(ends[which]).fillna(-1).to_numpy(dtype="int64")
+        return table[np.where(code < 0, len(table) - 1, code)]
+
+    base_conf = pick(conf, "first")
+    from_plan = rows["base_value"].notna().to_numpy()
+    # Values flagged as a break in series ("b") after the baseline: breaks the catalog may not list.
+    broken = np.array(["b" in f.split() for f in flags], dtype=bool)
+    later = points["row_id"].duplicated().to_numpy()  # not the baseline (a row's points start with it)
+    marked = points.loc[later & broken[points["quality"].to_numpy()], ["row_id", "year"]]
+    flagged_breaks = marked.astype({"year": str}).groupby("row_id")["year"].agg(";".join)
+    return rows.assign(
+        flagged_breaks=rows["row_id"].map(flagged_breaks).astype(object).fillna(""),
+        baseline_confidence=np.where(from_plan, rows["base_confidence"].to_numpy(dtype=object), base_conf),
+        baseline_flags=pick(flags, "first"), latest_confidence=pick(conf, "last"), latest_flags=pick(flags, "last"))
+
+
+def _summarise(rows: pd.DataFrame, points: pd.DataFrame, quality: pd.MultiIndex) -> pd.DataFrame:
     """Baseline (first point), latest (last point), number of points and, for period averages, the mean."""
     summary = points.groupby("row_id", sort=False).agg(
         baseline_year=("year", "first"), baseline_value=("value", "first"),
@@ -191,7 +230,13 @@ def _summarise(rows: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     rows = rows.join(summary, on="row_id")
     rows["n_points"] = rows["n_points"].fillna(0).astype("int64")
     from_plan = rows["base_value"].notna()
-    rows["baseline_source"] = np.where(from_plan, "plan", np.where(rows["n_points"] > 0, "observed", ""))
+    observed = rows["n_points"] > 0
+    rows["baseline_source"] = np.where(from_plan, "plan", np.where(observed, "observed", ""))
+    # Which observation the baseline is: the plan's base year's, or the first one after it (none that year).
+    at_base = rows["baseline_year"].to_numpy(dtype=float) == rows["plan_base_year"].to_numpy(dtype=float)
+    rows["baseline_basis"] = np.where(from_plan, "plan", np.where(
+        observed, np.where(at_base, "observed_base_year", "first_observation"), ""))
+    rows = _with_quality(rows, points, quality)
     rows["period_mean"] = np.nan
     averaged = rows.loc[rows["period_average"] != "", "row_id"]
     if len(averaged):

@@ -16,7 +16,7 @@ import pandas as pd
 STATUS_ORDER = [
     "achieved", "within_band", "above_band", "on_track", "significant_progress", "moderate",
     "moderate_progress", "rank_improved", "insufficient", "rank_unchanged", "moderate_away", "below_band",
-    "moving_away", "significant_away", "rank_worsened", "insufficient_data", "qualitative",
+    "moving_away", "significant_away", "rank_worsened", "not_comparable", "insufficient_data", "qualitative",
 ]
 EXPECTED_STATUS_ORDER = ["achieved", "on_track", "acceleration_needed", "stagnation_or_regression"]
 ROLLUP_COLUMNS = ["level", "pillar", "n", *STATUS_ORDER, "n_scored", "mean_score"]

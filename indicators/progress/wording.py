@@ -16,6 +16,7 @@ import pandas as pd
 
 from indicators.catalog import Methods
 from indicators.i18n import Text
+from indicators.progress.caveats import caveat_codes, caveat_sentences
 from indicators.progress.method import ATTAINMENT_HORIZON, GUARDS, SCORE_MAX
 
 # How the parts of explain add a sentence: say(key, **values).
@@ -28,6 +29,7 @@ STATUS_LABELS: dict[str, Text] = {
     "insufficient": Text("进展不足", "Insufficient progress"),
     "moving_away": Text("偏离目标", "Moving away"),
     "insufficient_data": Text("数据不足", "Insufficient data"),
+    "not_comparable": Text("前后不可比", "Not comparable"),
     "within_band": Text("处于目标区间", "Within the band"),
     "above_band": Text("高于目标区间", "Above the band"),
     "below_band": Text("低于目标区间", "Below the band"),
@@ -67,6 +69,11 @@ STATUS_DESCRIPTIONS: dict[str, Text] = {
     "insufficient_data": Text(
         "数据点不足两个,或基期与最新值符号不同,无法计算增速。",
         "Fewer than two data points, or a sign change since the baseline: no pace computed.",
+    ),
+    "not_comparable": Text(
+        "基期与最新值之间统计口径改变(序列断点),两者不是同一数量,不计算增速、比率和得分。",
+        ("The scope changed between the baseline and the latest value (a series break): they are not the same "
+         "quantity, so no rate, ratio or score is computed."),
     ),
     "within_band": Text(
         "“左右”目标:最新值处于目标值±容差的区间内(含边界)。",
@@ -146,6 +153,11 @@ SENTENCES: dict[str, Text] = {
         "基期值:{year}年{value}——规划未给出基期值,取{base_year}年及以后的首个观测值。",
         ("Baseline: {value} in {year}, the first observed value at or after the base year {base_year} (the plan "
          "states no base value)."),
+    ),
+    "base_first": Text(
+        "基期值:{year}年{value}——规划未给出基期值,{base_year}年无观测值,取其后的首个观测值。",
+        ("Baseline: {value} in {year}, the first observation after the base year: the plan states no base value "
+         "and there is no {base_year} value."),
     ),
     "no_points": Text("评估区间内没有观测值。", "No observation in the assessment window."),
     "latest": Text("最新值:{year}年{value}(区间内共{n}个数据点)。", "Latest: {value} in {year} ({n} data point(s) in the window)."),
@@ -281,7 +293,28 @@ def explain(row: pd.Series | Mapping, lang: str = "zh", methods: Methods | None 
         say(r["guard"])
     if r.get("stale") and _has(r.get("latest_year")):
         say("stale", year=_i(r["latest_year"]))
+    # The caveats not said above: what the status rests on.
+    said = {"stale", "partial_period"}
+    if r.get("edition_breaks") and r.get("edition_breaks") == r.get("series_breaks"):
+        said.add("crosses_break")
+    pairs = zip(caveat_codes(r.get("caveats")), caveat_sentences(r, lang), strict=True)
+    out.extend(sentence for code, sentence in pairs if code not in said)
     return out
+
+
+BASELINE_LABELS: dict[str, Text] = {
+    "plan": Text("规划给出", "plan"),
+    "observed_base_year": Text("{year}年观测值", "observed {year}"),
+    "first_observation": Text("首个观测值 {year}年(无{base_year}年数值)", "first observation {year} — no {base_year} value"),
+}
+
+
+def baseline_label(row: pd.Series | Mapping, lang: str) -> str:
+    """Which value the baseline is: "plan", "observed 2020" or "first observation 2021 — no 2020 value"."""
+    label = BASELINE_LABELS.get(str(row.get("baseline_basis") or ""))
+    if label is None:
+        return ""
+    return label.pick(lang).format(year=_i(row.get("baseline_year")), base_year=_i(row.get("plan_base_year")))
 
 
 def _explain_target(r: dict, say: Say, lang: str) -> None:
@@ -294,7 +327,9 @@ def _explain_target(r: dict, say: Say, lang: str) -> None:
     if r.get("period_average"):
         say("period", period=r["period_average"])
     elif _has(r.get("baseline_value")):
-        say("base_plan" if r.get("baseline_source") == "plan" else "base_observed",
+        basis = r.get("baseline_basis")
+        say("base_plan" if r.get("baseline_source") == "plan" else "base_first" if basis == "first_observation"
+            else "base_observed",
             value=_n(r["baseline_value"], 6), year=_i(r.get("baseline_year")),
             base_year=_i(r.get("plan_base_year")))
 
