@@ -263,6 +263,8 @@ class Indicator(_Strict):
     description: Text
     measurement: Text
     publisher: Text
+    release: Text | None = None  # when and where new values appear ("each September, NBS communiqué")
+    sponsorship: Text | None = None  # who commissioned or paid for the source, where that bears on reading it
     external_codes: dict[str, str] = {}
     aliases: list[str] = []
     editions: list[Edition] = []
