@@ -30,13 +30,38 @@ def test_every_indicator_is_complete(catalog):
 def test_plan_targets_match_the_reference_table(catalog):
     """The targets the users quote most, as the plan states them."""
     rd = catalog.indicators["RD_GDP_RATIO"].targets[0]
-    assert (rd.qualifier, rd.base.year, rd.base.value, rd.milestones[0].year, rd.milestones[0].value) == (
-        "about", 2020, 6.44, 2025, 6.0)
+    assert (rd.qualifier, rd.base.year, rd.milestones[0].year, rd.milestones[0].value) == ("about", 2020, 2025, 6.0)
     br = catalog.indicators["BASIC_RESEARCH_SHARE"].targets[0]
-    assert (br.qualifier, br.base.year, br.base.value, br.milestones[0].value) == ("about", 2019, 15.9, 17.0)
+    assert (br.qualifier, br.base.year, br.milestones[0].value) == ("about", 2020, 17.0)
     assert catalog.indicators["TECH_CONTRACT_TURNOVER"].targets[0].qualifier == "exceed"
     assert catalog.indicators["HIGHTECH_VA"].targets[0].milestones[0].value == 12000
     assert catalog.indicators["RD_GDP_RATIO"].external_codes["wdi"] == "GB.XPD.RSDV.GD.ZS"
+
+
+def test_a_base_value_is_only_one_the_plan_states(catalog):
+    """No plan text read states a base value: observed values (with their publication) serve as baselines, and a
+    context entry (no target) carries no base at all, so the code labels the baseline as observed."""
+    for ind, target in catalog.targets():
+        assert target.base is None or target.base.value is None, ind.code
+        if target.qualifier == "none":
+            assert target.base is None, ind.code
+
+
+def test_series_breaks_and_disclosures(catalog):
+    """The breaks a reader must know about, each with its source; who paid for the rankings that do."""
+    breaks = {code: {(b.year, b.kind) for b in ind.breaks} for code, ind in catalog.indicators.items()}
+    assert {(2019, "gdp_census_revision"), (2024, "gdp_census_revision")} <= breaks["RD_GDP_RATIO"]
+    assert (2024, "change_of_scope") in breaks["HIGHTECH_VA"]
+    assert {(2021, "field_change"), (2022, "field_change"), (2023, "field_change")} <= breaks["GIHI_RANK"]
+    assert breaks["GIHI_SCIENCE_CENTER_RANK"] == breaks["GIHI_RANK"]
+    assert (2023, "method_change") in breaks["NATURE_INDEX_CITY_RANK"] & breaks["NATURE_INDEX_SHARE"]
+    assert (2025, "method_change") in breaks["WIPO_CLUSTER_RANK"]
+    assert all(b.source.strip() for ind in catalog.indicators.values() for b in ind.breaks)
+    for code in ("GIHI_RANK", "GIHI_SCIENCE_CENTER_RANK", "NATURE_INDEX_CITY_RANK", "NATURE_INDEX_SHARE"):
+        sponsor = catalog.indicators[code].sponsorship
+        assert sponsor is not None and "Beijing" in sponsor.en and "北京市科" in sponsor.zh, code
+    quantified = [i for i in catalog.indicators.values() if i.kind != "qualitative"]
+    assert sum(i.release is not None for i in quantified) >= len(quantified) - 2
 
 
 def test_reference_indicators_are_all_shipped(catalog):

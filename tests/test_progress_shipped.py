@@ -23,15 +23,15 @@ TODAY = date(2026, 6, 1)
 # Checked by hand against data/observations and the catalog (see methodology section 12).
 BEIJING_TARGETS = """
 indicator,                     milestone_year, status,            baseline_year, baseline_source, latest_year, latest_value
-BASIC_RESEARCH_SHARE,          2025,           below_band,        2019,          plan,            2025,        16
-DIGITAL_ECON_VA_GROWTH,        2025,           within_band,       2024,          observed,        2024,        7.7
+BASIC_RESEARCH_SHARE,          2025,           within_band,       2021,          observed,        2022,        16.6
+DIGITAL_ECON_VA_GROWTH,        2025,           above_band,        2021,          observed,        2024,        7.7
 GOAL_2025,                     2025,           qualitative,       ,              ,                ,
 GOAL_2035,                     2035,           qualitative,       ,              ,                ,
-HIGHTECH_VA,                   2025,           achieved,          2023,          observed,        2024,        14900
-RD_GDP_RATIO,                  2025,           within_band,       2020,          plan,            2024,        6.58
+HIGHTECH_VA,                   2025,           not_comparable,    2023,          observed,        2024,        14900
+RD_GDP_RATIO,                  2025,           within_band,       2020,          observed,        2024,        6.58
 RD_PERSONNEL_PER_10K_EMPLOYED, 2025,           insufficient_data, ,              ,                ,
-SCI_LITERACY,                  2025,           within_band,       2023,          observed,        2023,        27.68
-TECH_CONTRACT_TURNOVER,        2025,           achieved,          2022,          observed,        2023,        8536.9
+SCI_LITERACY,                  2025,           within_band,       2020,          observed,        2023,        27.68
+TECH_CONTRACT_TURNOVER,        2025,           achieved,          2020,          observed,        2023,        8536.9
 UNICORN_WORLD_RANK,            2025,           qualitative,       2025,          observed,        2025,        3
 ZGC_REVENUE,                   2025,           qualitative,       ,              ,                ,
 """  # noqa: E501
@@ -62,13 +62,23 @@ def test_beijing_has_a_row_per_milestone_with_the_expected_status(seeded_engine,
 
 def test_worked_example_figures(seeded_engine, catalog):
     row = _beijing(seeded_engine, catalog).set_index("indicator").loc["BASIC_RESEARCH_SHARE"]
+    # no 2020 value and no base value in the plan: the first observation (2021) is the baseline
+    assert (row["baseline_year"], row["baseline_value"], row["baseline_basis"]) == (2021, 16.1, "first_observation")
+    assert (row["latest_year"], row["latest_value"], row["status"]) == (2022, 16.6, "within_band")
     assert (row["band_low"], row["band_high"]) == pytest.approx((16.15, 17.85))
-    assert row["actual_rate"] == pytest.approx(0.1 / 6) and row["required_rate"] == pytest.approx(1.1 / 6)
-    assert row["ratio"] == pytest.approx(1 / 11) and row["ratio_status"] == "insufficient"
-    assert row["score"] == pytest.approx(4.1667 / 11 - 2.5)
-    assert row["expected_at_target"] == pytest.approx(16)
-    assert row["expected_status"] == "stagnation_or_regression"
-    assert row["method_disagreement"] and row["attainment_year"] == 2034
+    assert row["actual_rate"] == pytest.approx(0.5) and row["required_rate"] == pytest.approx(0.9 / 4)
+    assert row["ratio"] == pytest.approx(0.5 / 0.225) and row["ratio_status"] == "on_track"
+    assert row["score"] == pytest.approx(5.0)  # 7.1429 R - 4.2857 = 11.59, capped
+    assert row["expected_at_target"] == pytest.approx(18.1)
+    assert row["expected_status"] == "on_track"
+    assert not row["method_disagreement"] and row["attainment_year"] == 2022
+    assert row["stale"]
+
+
+def test_withdrawn_period_phrase_is_not_a_value(seeded_engine):
+    """'基础研究经费占比保持在16%左右' (January 2026) describes the plan period: no 2025 value is stored."""
+    shares = queries.observations(seeded_engine, indicator="BASIC_RESEARCH_SHARE", region="beijing")
+    assert 2025 not in set(shares["year"]) and shares["year"].max() == 2022
 
 
 def test_methodology_pages_cover_every_status_and_quote_the_computed_example(seeded_engine, catalog):
@@ -95,9 +105,18 @@ def test_explanations_of_every_shipped_row(seeded_engine, catalog):
 def test_as_of_assesses_what_was_known_then(seeded_engine, catalog):
     obs = queries.observations(seeded_engine, as_of=date(2022, 1, 1))
     rows = assess(obs, catalog, today=date(2022, 1, 1), region="beijing").set_index("indicator")
-    # the 2021 R&D intensity was published in September 2022: only the plan's 2020 base was known
-    known = rows.loc["RD_GDP_RATIO", ["latest_year", "n_points", "status"]].tolist()
-    assert known == [2020, 1, "within_band"]
+    # the 2021 R&D intensity was published in September 2022: only the 2020 value (NBS, 2021-09-22) was known
+    known = rows.loc["RD_GDP_RATIO", ["latest_year", "n_points", "status", "baseline_source"]].tolist()
+    assert known == [2020, 1, "within_band", "observed"]
+
+
+def test_as_of_gives_the_preliminary_vintage_before_the_final_communique(seeded_engine):
+    """China 2024: NBS preliminary estimate (2025-01-23) until the communiqué of 2025-09-29."""
+    def value_on(day):
+        frame = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="china", as_of=day)
+        return frame.set_index("year").loc[2024, ["value", "flags"]].tolist()
+    assert value_on(date(2025, 6, 1)) == [2.68, "p"]
+    assert value_on(date(2025, 10, 1)) == [2.69, "b r"]
 
 
 @pytest.fixture
@@ -122,7 +141,7 @@ def test_status_command_csv_json_and_table(cli_instance):
     assert set(required) <= set(frame.columns) and set(frame["region"]) == {"beijing"}
     status = frame[frame["milestone_year"].notna()].set_index("indicator")["status"]
     assert status[["RD_GDP_RATIO", "TECH_CONTRACT_TURNOVER", "BASIC_RESEARCH_SHARE"]].tolist() == [
-        "within_band", "achieved", "below_band"]
+        "within_band", "achieved", "within_band"]
     assert frame.set_index("indicator").loc["RD_GDP_RATIO", "status_label"] == "Within the band"
 
     output = cli_instance.invoke(main, ["status", "--region", "beijing", "--format", "json"]).stdout
