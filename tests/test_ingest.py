@@ -1,5 +1,6 @@
 """CSV ingestion on SQLite and PostgreSQL: every layout, encoding and number format, loading as a batch with
-history, re-uploads, reverts, skip-invalid, new regions, the CLI command, and a load killed half-way."""
+history, re-uploads, reverts, skip-invalid, new regions, flags as codes, publications (cited, kept, or named
+by publisher and title and created), the CLI command, and a load killed half-way."""
 
 from __future__ import annotations
 
@@ -10,20 +11,25 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 import pytest
 
 from indicators import queries
+from indicators.catalog import PublicationKind
 from indicators.ingest import (
     IngestOptions,
     UploadRejected,
     commit,
+    commit_many,
     normalise_date,
     parse_file,
     parse_number,
     parse_path,
 )
+from indicators.ingest.fields import PUBLICATION_KINDS, REGION_KINDS, kind_of
+from indicators.ingest.interpret import read_flags
 from indicators.seed import read_shipped_file
 from indicators.store import KEY, PAYLOAD, revert_batch
 from indicators.tables import csv_safe
@@ -107,7 +113,7 @@ def test_numbers_conversions_are_reported(seeded_engine, catalog):
 def test_line_numbers_count_quoted_line_breaks_and_blank_lines(seeded_engine, catalog):
     parsed, _ = load(seeded_engine, catalog, "quoted.csv", confidence="high")
     assert parsed.rows["row"].tolist() == [2, 5]
-    stored = queries.observations(seeded_engine, region="hangzhou").set_index("year")
+    stored = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="hangzhou").set_index("year")
     assert stored.loc[2022, "source"] == 'Hangzhou "statistical" bulletin'
     assert stored.loc[2022, "note"] == "first line\r\nsecond line"
 
@@ -151,15 +157,70 @@ def test_text_is_stored_as_written_and_neutralised_for_csv_download(seeded_engin
     frame = frame[["year", "source", "note", "flags"]]
     safe = csv_safe(frame)
     assert safe.to_dict("records") == [
-        {"year": 2022, "source": "'-official bulletin", "note": "'-2 revised", "flags": "'=1+2"},
+        {"year": 2022, "source": "'-official bulletin", "note": "'@risk", "flags": "e"},
         {
             "year": 2023,
             "source": '\'=HYPERLINK("http://example.com","click")',
             "note": "'+86 10 1234",
-            "flags": "'@risk",
+            "flags": "p u",  # flags are codes ('U, provisional' in the file)
         },
     ]
-    assert frame["flags"].tolist() == ["=1+2", "@risk"]  # the stored text is untouched
+    assert frame["note"].tolist() == ["@risk", "+86 10 1234"]  # the stored text is untouched
+
+
+def test_flags_are_stored_as_codes_and_come_back_in_the_history_and_the_csv_download(cli, seeded_engine, catalog):
+    for value, written in (("6.7", "初步数, Low Reliability"), ("6.8", "R")):
+        content = f"indicator,region,year,value,source,flag\nRD_GDP_RATIO,beijing,2025,{value},s,\"{written}\"\n"
+        parsed = parse_file(content.encode(), f"flags-{value}.csv", catalog, seeded_engine)
+        assert parsed.report.ok, parsed.report.errors
+        commit(seeded_engine, parsed, user="tester")
+    history = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="beijing", history=True)
+    assert history[history["year"] == 2025][["flags", "status"]].values.tolist() == [
+        ["p u", "superseded"],
+        ["r", "current"],
+    ]
+    code, out = cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--history",
+                    "--format", "csv")
+    downloaded = pd.read_csv(StringIO(out), dtype=str, keep_default_na=False)
+    assert code == 0 and downloaded[downloaded["year"] == "2025"]["flags"].tolist() == ["p u", "r"]
+
+
+# a flags cell as written -> as stored (the text itself when it is not flags: reported as FLAG_UNKNOWN)
+FLAG_CELLS = [
+    ("p", "p"),
+    ("U P", "p u"),
+    ("p,u", "p u"),
+    ("ｐ，ｕ", "p u"),
+    ("初步数、可靠性低", "p u"),
+    ("Break in series estimated", "e b"),
+    ("low reliability; revised", "r u"),
+    ("p p", "p"),
+    (",", None),
+    ("pu", "pu"),
+    ("p x", "p x"),
+    ("low", "low"),
+]
+
+
+@pytest.mark.parametrize(("cell", "stored"), FLAG_CELLS)
+def test_flags_cells_are_read_as_codes(cell, stored):
+    assert read_flags(cell) == stored
+
+
+@pytest.mark.parametrize(("words", "text", "kind"), [
+    (REGION_KINDS, "Metropolitan Area", "metropolitan_area"),
+    (REGION_KINDS, "都市圈", "metropolitan_area"),
+    (PUBLICATION_KINDS, "Statistical Communique", "statistical_communique"),
+    (PUBLICATION_KINDS, "research-report", "research_report"),
+    (PUBLICATION_KINDS, "统计年鉴", "yearbook"),
+    (PUBLICATION_KINDS, "press", None),
+])
+def test_kinds_are_matched_as_headers_are(words, text, kind):
+    assert kind_of(words, text) == kind
+
+
+def test_every_publication_kind_has_its_words():
+    assert set(PUBLICATION_KINDS.values()) == set(get_args(PublicationKind))
 
 
 def test_csv_safe_leaves_numbers_and_plain_text_alone():
@@ -244,6 +305,22 @@ def test_load_reads_the_database_again_when_it_changed_after_parsing(seeded_engi
     ]
 
 
+def test_a_file_without_publication_or_flags_keeps_them_also_when_loaded_after_another(seeded_engine, catalog):
+    stored = queries.observations(seeded_engine)
+    row = stored[stored["publication_id"].notna() & stored["flags"].notna()].iloc[0]
+    again = pd.DataFrame([row[["indicator", "region", "year", "value", "source", "confidence", "note", "published_on"]]])
+    parsed = parse_file(again.to_csv(index=False).encode(), "again.csv", catalog, seeded_engine)
+    assert parsed.report.to_dict()["file"]["keeps_stored"] == ["publication_id", "flag"]
+    assert parsed.diff["status"].tolist() == ["unchanged"]
+    other = parse_file(b"indicator,region,year,value,source\nRD_GDP_RATIO,beijing,2025,6.7,a\n", "other.csv", catalog,
+                       seeded_engine)
+    commit(seeded_engine, other, user="someone else")  # the stored values changed since: compared again
+    assert commit(seeded_engine, parsed, user="tester").n_unchanged == 1
+    now = queries.observations(seeded_engine, indicator=row["indicator"], region=row["region"])
+    assert now.set_index("year").loc[row["year"], ["publication_id", "flags"]].tolist() == [
+        row["publication_id"], row["flags"]]
+
+
 def test_skip_invalid_loads_the_valid_values_and_counts_the_rest(seeded_engine, catalog):
     parsed = parse_path(
         BAD / "unknown-indicator.csv", catalog, seeded_engine, IngestOptions(confidence="high")
@@ -288,6 +365,69 @@ def test_value_jumps_against_the_stored_series_are_warnings(seeded_engine, catal
     )
     assert parsed.report.ok  # warnings do not stop the load
     assert commit(seeded_engine, parsed, user="tester").n_revised == 2  # 2024 R&D share, 2025 GIHI rank
+
+
+PUBLISHED = (
+    "indicator,region,year,value,source,confidence,发布机构,文献标题,文献类型,发布日期\n"
+    "RD_GDP_RATIO,beijing,2025,6.7,s,high,北京市统计局,北京市2025年科技统计公报,统计公报,2026-03-20\n"
+    "RD_GDP_RATIO,shanghai,2025,4.5,s,high,上海市统计局,上海市2025年统计公报,,2026-03\n"
+    "RD_GDP_RATIO,beijing,2020,6.44,s,high,国家统计局;科学技术部;财政部,2020年全国科技经费投入统计公报,,2021-09-22\n"
+)
+
+
+def _publications(engine) -> dict[str, dict]:
+    frame = queries.publications(engine)
+    return {r["id"]: r for r in frame.to_dict("records")}
+
+
+def test_an_upload_names_new_publications_by_publisher_and_title(seeded_engine, catalog):
+    before = _publications(seeded_engine)
+    parsed = parse_file(PUBLISHED.encode(), "published.csv", catalog, seeded_engine)
+    assert parsed.report.ok, parsed.report.errors
+    new = {p["publisher"]: p for p in parsed.report.to_dict()["new_publications"]}
+    assert sorted(new) == ["上海市统计局", "北京市统计局"]  # the third is the catalog's own: cited, not created
+    assert (new["北京市统计局"]["kind"], new["北京市统计局"]["kind_assumed"]) == ("statistical_communique", False)
+    assert (new["上海市统计局"]["kind"], new["上海市统计局"]["kind_assumed"]) == ("repost", True)
+    assert _publications(seeded_engine) == before  # parsing wrote nothing
+    commit(seeded_engine, parsed, user="tester")
+
+    after = _publications(seeded_engine)
+    created = {k: after[k] for k in after.keys() - before.keys()}
+    assert sorted(created) == sorted(p["id"] for p in new.values())
+    beijing = created[new["北京市统计局"]["id"]]
+    assert beijing["id"].startswith("upload-") and beijing["from_upload"]
+    assert (beijing["publisher_zh"], beijing["title_en"], beijing["published_on"], beijing["date_basis"]) == (
+        "北京市统计局", "北京市2025年科技统计公报", "2026-03-20", "stated")
+    assert created[new["上海市统计局"]["id"]]["notes"] == "kind not given in the upload: assumed"
+    stored = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region=["beijing", "shanghai"])
+    cites = stored.set_index(["region", "year"])[["publication_id", "publication"]]
+    assert cites.loc[("beijing", 2025)].tolist() == [beijing["id"], "北京市2025年科技统计公报"]
+    assert cites.loc[("beijing", 2020), "publication_id"] == "nbs-rd-communique-2020"
+
+    # Named again, in other words (width, case, spaces), or by the id given it: the same record.
+    again = ("indicator,region,year,value,source,confidence,publisher,title of publication,published on\n"
+             "RD_GDP_RATIO,beijing,2024,6.6,s,high,北京市统计局 ,北京市2025年科技统计公报,2026-03-20\n"
+             "RD_GDP_RATIO,shanghai,2024,4.4,s,high,,,\n")
+    later = parse_file(again.encode(), "again.csv", catalog, seeded_engine)
+    assert later.report.ok and later.report.new_publications == []
+    assert later.observations()["publication_id"].astype(object).fillna("(none)").tolist() == [beijing["id"], "(none)"]
+    by_id = f"indicator,region,year,value,source,publication\nRD_GDP_RATIO,beijing,2023,6.73,s,{beijing['id']}\n"
+    assert parse_file(by_id.encode(), "by-id.csv", catalog, seeded_engine).report.ok
+
+
+def test_new_publications_are_written_with_the_batch_or_not_at_all(seeded_engine, catalog):
+    before, observations = _publications(seeded_engine), queries.table_dump(seeded_engine, "observations")
+    good = parse_file(PUBLISHED.encode(), "published.csv", catalog, seeded_engine)
+    bad = parse_path(BAD / "publication-incomplete.csv", catalog, seeded_engine)
+    with pytest.raises(UploadRejected):
+        commit_many(seeded_engine, [good, bad], user="tester")
+    assert _publications(seeded_engine) == before
+    assert queries.table_dump(seeded_engine, "observations") == observations
+    # With --skip-invalid the valid lines load, and only the publications they cite are created.
+    result = commit(seeded_engine, bad, user="tester", skip_invalid=True)
+    assert result.n_new == 1
+    after = _publications(seeded_engine)
+    assert [after[k]["publisher_zh"] for k in after.keys() - before.keys()] == ["广州市统计局"]
 
 
 def test_report_as_json(seeded_engine, catalog):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from indicators import store
+from indicators import queries, store
 from indicators.ingest import IngestOptions, commit, entry, load_path, parse_path
 from indicators.models import Base
 
@@ -203,6 +203,59 @@ def test_a_stored_key_in_two_parts_is_decided_on_the_whole_file(twins, catalog, 
     outcome = assert_same_both_ways(twins, path, catalog, part_values=7, must_overlap=False,
                                     monkeypatch=monkeypatch)
     assert outcome["status"] == ("loaded" if second == "unchanged" else "rejected")
+
+
+def test_a_file_without_publication_or_flags_keeps_the_stored_ones_in_parts(twins, catalog, tmp_path,
+                                                                          monkeypatch):
+    """Stored values given again with the same number and source by a file that has no publication or flag
+    column keep their publication and flags, on either path; a value that changed takes neither."""
+    stored = queries.observations(twins[0])
+    cited = stored[stored["publication_id"].notna() & stored["flags"].notna()].head(12).reset_index(drop=True)
+    assert len(cited) == 12
+    lines = cited[["indicator", "region", "year", "value", "source", "confidence", "note", "published_on"]].copy()
+    lines.loc[0, "value"] += 1  # a revision: says nothing of the old publication and flags either
+    path = tmp_path / "again-without-publications.csv"
+    lines.to_csv(path, index=False)
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=5, must_overlap=True, monkeypatch=monkeypatch)
+    assert (outcome["batch_counts"]["unchanged"], outcome["batch_counts"]["revised"]) == (11, 1)
+    after = queries.observations(twins[1]).merge(cited[["indicator", "region", "year"]])
+    after = after.set_index(["indicator", "region", "year"]).loc[list(zip(cited["indicator"], cited["region"],
+                                                                         cited["year"], strict=True))]
+    assert after["publication_id"].tolist()[1:] == cited["publication_id"].tolist()[1:]
+    assert after["flags"].tolist()[1:] == cited["flags"].tolist()[1:]
+    assert after.iloc[0][["publication_id", "flags"]].isna().all()
+
+
+def _with_publications(lines: list[str], title=lambda date: f"合成公报 {date or '未注明日期'}") -> list[str]:
+    """Each line naming its publication by publisher and title: one per publication date (none included)."""
+    return [f"{line},合成统计局,{title(line.split(',')[8])}" for line in lines]
+
+
+def _publications_of(engine) -> list[tuple]:
+    frame = queries.publications(engine)
+    return sorted(map(tuple, frame.astype(str).to_numpy().tolist()))
+
+
+def test_publications_named_across_parts_are_created_once(twins, catalog, tmp_path, monkeypatch):
+    path = tmp_path / "named.csv"
+    path.write_text("\n".join([f"{HEADER},publisher,publication_title",
+                               *_with_publications(_synthetic_lines(7, regions=2))]) + "\n", encoding="utf-8")
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=6, must_overlap=True, monkeypatch=monkeypatch)
+    assert [(p["title"], p["published_on"]) for p in outcome["report"]["new_publications"]] == [
+        ("合成公报 未注明日期", None), ("合成公报 2021-06-01", "2021-06-01")]
+    assert _publications_of(twins[1]) == _publications_of(twins[0])
+    assert len(_publications_of(twins[1])) == len(catalog.publications) + 2
+
+
+def test_a_publication_with_two_dates_in_two_parts_is_decided_on_the_whole_file(twins, catalog, tmp_path,
+                                                                               monkeypatch):
+    path = tmp_path / "two-dates.csv"
+    lines = _with_publications(_synthetic_lines(8, regions=1), title=lambda _date: "合成公报")
+    path.write_text("\n".join([f"{HEADER},publisher,publication_title", *lines]) + "\n", encoding="utf-8")
+    before = _publications_of(twins[1])
+    outcome = assert_same_both_ways(twins, path, catalog, part_values=5, must_overlap=False, monkeypatch=monkeypatch)
+    assert outcome["status"] == "rejected" and "PUBLICATION_DATE_CONFLICT" in outcome["report"]["problem_codes"]
+    assert _publications_of(twins[1]) == before
 
 
 def test_a_file_loaded_before_is_not_loaded_again(twins, catalog, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from indicators import queries
 from indicators.catalog import load_catalog
+from indicators.flags import FLAGS
 from indicators.ingest import IngestOptions, commit, parse_file
 from indicators.seed import run_init
 from indicators.store import PAYLOAD
@@ -62,6 +63,20 @@ def values(kind: str):
 
 
 @st.composite
+def flag_cells(draw):
+    """A flags cell as people write it (codes in any case, names in Chinese or English, spaces or commas
+    between them, in any order) and the codes stored: ``{"flag": text, "flag_codes": codes}``."""
+    codes = draw(st.none() | st.lists(st.sampled_from(list(FLAGS)), min_size=1, max_size=4, unique=True))
+    if codes is None:
+        return {"flag": None, "flag_codes": None}
+    forms = {"code": lambda c: c, "upper": str.upper, "zh": lambda c: FLAGS[c].zh, "en": lambda c: FLAGS[c].en,
+             "title": lambda c: FLAGS[c].en.title()}
+    words = [forms[draw(st.sampled_from(sorted(forms)))](c) for c in codes]
+    text = draw(st.sampled_from([" ", ",", ", ", "，", "、"])).join(words)
+    return {"flag": text, "flag_codes": " ".join(c for c in FLAGS if c in codes)}
+
+
+@st.composite
 def uploads(draw):
     """(observations, how to write them). Years are shared so a wide file has one column per year."""
     alphabet = draw(st.sampled_from([GB_ALPHABET, UTF8_ALPHABET]))
@@ -89,7 +104,7 @@ def uploads(draw):
             "source": draw(texts(alphabet, 30)),
             "confidence": draw(st.sampled_from(["high", "medium", "low"])),
             "note": draw(st.none() | texts(alphabet, 30)),
-            "flag": draw(st.none() | texts(alphabet, 12)),
+            **draw(flag_cells()),
             "published_on": draw(
                 st.none() | st.dates(date(1995, 1, 1), date(2030, 12, 31)).map(date.isoformat)
             ),
@@ -145,6 +160,7 @@ def test_generated_observations_survive_csv_and_the_database(catalog_engine, upl
         .merge(stored, on=["indicator_code", "region_code", "year"], how="left")
     )
     want = frame.rename(columns={"indicator": "indicator_code"}).assign(publication_id=None)  # none named
+    want["flag"] = want["flag_codes"]  # stored as codes, however written
     for column in PAYLOAD:
         expected = want[column].astype(object).where(want[column].notna(), None).tolist()
         actual = got[column].astype(object).where(got[column].notna(), None).tolist()

@@ -134,6 +134,7 @@ def _callback_payload(contents: str, file_name: str) -> dict:
         {"id": "upload-note", "property": "value", "value": "direct call"},
         {"id": "upload-skip", "property": "value", "value": []},
         {"id": "upload-lang", "property": "data", "value": "en"},
+        {"id": "upload-year", "property": "value", "value": None},
     ]
     return {"output": "upload-result.children", "outputs": {"id": "upload-result", "property": "children"},
             "inputs": [{"id": "upload-commit", "property": "n_clicks", "value": 1}], "state": state,

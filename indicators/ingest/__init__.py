@@ -23,7 +23,8 @@ Where each step is, in the order a file goes through them:
 - ``fields``: the options, the fields a file may have and the headers and words people use for them;
 - ``entry``: :func:`parse_path`, :func:`parse_file`, :func:`load`, :func:`commit`, :func:`commit_many`;
 - ``decode``: bytes to text (the encoding); ``table``: text to a table (delimiter, header line, rows);
-- ``layout``: the header to a layout (long, wide, World Bank), and the table to value cells;
+- ``layout``: the header to a layout (long, wide, World Bank, published), and the table to value cells;
+  ``published``: what is particular to a table as a communiqué prints it (title, year, headings, notes);
 - ``cells``, ``interpret``, ``numbers``: the value cells to observations (names, years, numbers, units,
   dates, texts);
 - ``diff``: the checks, and the comparison with the database;
@@ -40,7 +41,9 @@ What is read:
 - Delimiters comma, tab or semicolon; CRLF or LF; quoted fields; blank lines (also Excel's ``,,,,``).
 - Layouts: *long* (indicator, region, year, value, and optionally unit, source, confidence, note, flag,
   published date), *wide* (one column per year), and the World Bank download (four lines of preamble, then
-  ``Country Name, Country Code, Indicator Name, Indicator Code, 1960, ...``). Lines above the header are
+  ``Country Name, Country Code, Indicator Name, Indicator Code, 1960, ...``), and a table as published (a
+  title with the year, ``地区`` then one column per indicator with its unit in brackets: ``R&D经费(亿元)``;
+  the year from the title or ``year`` in the options, which must agree). Lines above the header are
   skipped with a warning. Headers are matched in Chinese or English (:data:`~.fields.FIELDS`).
 - Indicators and regions by code or by any name or alias in the catalog (and regions earlier uploads
   created). A region the file names with both a code and a name is new: listed in the report and created
@@ -48,6 +51,17 @@ What is read:
 - Numbers as people write them (``6.44%``, ``8,536.9``, ``６.４４％``, ``1.2万亿``, ``第3名``, ``3rd``),
   converted to the indicator's unit where the catalog lists the conversion (reported); empty, ``-``, ``—``,
   ``..``, ``n.a.`` and the like are missing values: skipped and counted, not errors.
+- Flags (:mod:`indicators.flags`) as codes or their names in Chinese or English, any case, separated by
+  spaces or commas (``P, 可靠性低``), stored as codes in the code list's order (``p u``); anything else in a
+  flags cell is an error (FLAG_UNKNOWN).
+- A value's publication by id (the catalog's, or one an earlier upload created), or by publisher and title
+  (with the line's published date and optionally a kind): the publication known by those, else a new one,
+  listed in the report and created on commit (``from_upload``; id ``upload-`` and a hash of publisher,
+  title and date; kind ``repost`` when not given, noted as assumed). A title without a publisher (or the
+  reverse), one publication with two dates in a file, and an id beside a publisher or title that is not
+  its own are errors.
+- A file with no publication (or flags) columns says nothing of them: a value given again with the same
+  number and source keeps the stored publication (and flags), on every path (see ``diff``).
 
 Decisions: every stored value needs a source, from the file's source column, else ``source`` in the
 options (``--source``), else (World Bank files) the preamble's data source; a value with none is an error.

@@ -2,11 +2,18 @@
 keys (``validation``), then, with a database, the diff against the stored values (new, revised or
 unchanged, and what a revision changes) and the jump warnings.
 
-What belongs here: :func:`validate` (for a whole file) and :func:`with_changes`, also used part by part
-by ``overlapped``. What does not: the checks themselves (``validation``), writing (``store``).
+What belongs here: :func:`validate` (for a whole file), :func:`with_changes` and :func:`says_nothing_of`,
+also used part by part by ``overlapped``. What does not: the checks themselves (``validation``), writing
+(``store``).
+
+A file with no column for a value's publication (or its flags) says nothing about them: a value it gives
+again with the same number and source keeps the stored ones, on every path (``store.diff_against_current``
+does it, with the columns :func:`says_nothing_of` names; the report records them as ``file.keeps_stored``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,7 +24,10 @@ from indicators.catalog import Catalog
 from indicators.ingest.fields import IngestOptions
 from indicators.ingest.result import ParsedFile
 from indicators.store import KEY, PAYLOAD
-from indicators.validation import JumpReference
+from indicators.validation import JumpReference, Report
+
+# Payload column -> the fields of a file that speak of it.
+KEPT_UNLESS_GIVEN = {"publication_id": ("publication", "publisher", "publication_title"), "flag": ("flag",)}
 
 
 def validate(
@@ -26,15 +36,17 @@ def validate(
     options: IngestOptions,
     conn: Connection | None,
     headers: dict[str, str],
+    citable: Collection[str],
 ) -> None:
-    """pandera checks, duplicates inside the file, then (with a database) the diff and the jump warnings."""
+    """pandera checks, duplicates inside the file, then (with a database) the diff and the jump warnings.
+    ``citable``: the publication ids a value may cite (``PublicationNames.citable``)."""
     rows, report = parsed.rows, parsed.report
     if rows.empty:
         report.counts.setdefault("duplicates", 0)
         report.counts.setdefault("valid", 0)
         report.counts.setdefault("rejected", report.counts.get("unreadable", 0))
         return
-    failing = validation.check_observations(rows, report, options.year_range, headers, catalog.publications)
+    failing = validation.check_observations(rows, report, options.year_range, headers, citable)
     status = rows["status"].to_numpy(dtype=object).copy()
     status[failing] = "error"
     errors, repeats = validation.check_duplicates(rows, report)
@@ -55,10 +67,8 @@ def validate(
     current = store.current_values(conn, frame["indicator_code"].unique().tolist())
     parsed.stored = current
     keys = store.StoredKeys(current)
-    absent = [col for col, name in (("publication_id", "publication"), ("flag", "flag")) if not headers.get(name)]
-    if absent and not current.empty and _keep_stored(parsed, current, keys, absent):
-        frame = parsed.observations()
-    parsed.diff = with_changes(store.diff_against_current(conn, frame, keys=keys), current, keys)
+    diff = store.diff_against_current(conn, frame, keys=keys, keep=kept_columns(parsed.report))
+    parsed.diff = with_changes(diff, current, keys)
     if current.empty:  # nothing stored to jump from (a first upload of these indicators)
         return
     ok = rows.loc[status == "ok", [*KEY, "value", "row", "column"]].astype({"year": "int64"})
@@ -67,26 +77,15 @@ def validate(
     validation.check_jumps(ok, JumpReference(current, kinds), report)
 
 
-def _keep_stored(parsed: ParsedFile, current: pd.DataFrame, keys: store.StoredKeys, columns: list[str]) -> bool:
-    """A file with no publication (or flags) column says nothing about them: a value it gives again with the
-    same number and source keeps the stored publication and flags. Whether any row took them."""
-    rows = parsed.rows
-    ok = np.flatnonzero((rows["status"] == "ok").to_numpy())
-    given = rows.iloc[ok]
-    at = keys.positions(given[KEY].astype({"year": "int64"}))
-    stored = at >= 0
-    if not stored.any():
-        return False
-    old = current.iloc[np.where(stored, at, 0)]
-    same = stored & (given["value"].astype(float).to_numpy() == old["value"].astype(float).to_numpy())
-    same &= store.as_text(given["source"]).to_numpy() == store.as_text(old["source"]).to_numpy()
-    if not same.any():
-        return False
-    for col in columns:
-        values = np.array(rows[col].astype(object), dtype=object)
-        values[ok[same]] = old[col].astype(object).to_numpy()[same]
-        rows[col] = pd.Categorical(values)
-    return True
+def says_nothing_of(headers: Mapping[str, str]) -> list[str]:
+    """The payload columns a file with these fields (``Layout.field_headers``) says nothing about: a value it
+    gives again with the same number and source keeps the stored ones (``store.diff_against_current``)."""
+    return [col for col, fields in KEPT_UNLESS_GIVEN.items() if not any(headers.get(f) for f in fields)]
+
+
+def kept_columns(report: Report) -> list[str]:
+    """:func:`says_nothing_of` a file, as its report records it (``file.keeps_stored``)."""
+    return list(report.file.get("keeps_stored") or [])
 
 
 def with_changes(

@@ -19,9 +19,9 @@ from indicators import db, store, validation
 from indicators.catalog import Catalog
 from indicators.i18n import Text
 from indicators.ingest.decode import decode
-from indicators.ingest.diff import validate
+from indicators.ingest.diff import kept_columns, says_nothing_of, validate
 from indicators.ingest.fields import IngestOptions
-from indicators.ingest.interpret import RegionNames, interpret
+from indicators.ingest.interpret import PublicationNames, RegionNames, interpret
 from indicators.ingest.layout import Layout, find_layout, value_cells
 from indicators.ingest.result import ParsedFile, UploadRejected, new_report, unreadable
 from indicators.ingest.table import Table, read_table
@@ -63,11 +63,11 @@ def parse_file(
         return opened
     checksum, report, table, layout = opened
     with _reading(db) as conn:
-        regions = RegionNames(catalog, conn)
+        regions, publications = RegionNames(catalog, conn), PublicationNames(catalog, conn)
         texts = value_cells(table, layout)
-        rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
+        rows, new_regions = interpret(texts, layout, catalog, regions, publications, options, report)
         parsed = ParsedFile(file_name, checksum, report, rows, new_regions)
-        validate(parsed, catalog, options, conn, layout.field_headers())
+        validate(parsed, catalog, options, conn, layout.field_headers(), publications.citable(report))
         if conn is not None:
             parsed.already_loaded_as = store.find_loaded_batch(conn, checksum)
     return parsed
@@ -89,9 +89,10 @@ def open_table(
     table = read_table(decoded, report)
     if table is None:
         return unreadable(file_name, checksum, report)
-    layout = find_layout(table, report)
+    layout = find_layout(table, report, options.year)
     if layout is None:
         return unreadable(file_name, checksum, report)
+    report.file["keeps_stored"] = says_nothing_of(layout.field_headers())
     return checksum, report, table, layout
 
 
@@ -112,6 +113,8 @@ def load(
     if frame.empty:
         raise UploadRejected(parsed, NO_VALID_VALUES)
     store.create_regions(conn, parsed.new_regions[parsed.new_regions["code"].isin(frame["region_code"])])
+    cited = set(frame["publication_id"].dropna().astype(object))
+    store.create_publications(conn, [p for p in report.new_publications if p["id"] in cited])
     return store.apply_batch(
         conn,
         frame,
@@ -124,6 +127,7 @@ def load(
         n_rejected=parsed.n_rejected,
         current=parsed.stored if unchanged else None,
         diff=diff,
+        keep=kept_columns(parsed.report),
     )
 
 

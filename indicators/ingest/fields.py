@@ -1,6 +1,6 @@
 """What an upload may hold and the words people use for it: the options a reading takes, the fields a
-file may have and the column headers they go by, and the words for missing values, confidence levels and
-region kinds.
+file may have and the column headers they go by, and the words for missing values, confidence levels,
+region kinds, publication kinds and value flags.
 
 What belongs here: those tables, and matching one header cell to a field (:func:`match_header`). What
 does not: finding the header line in a file (``table``), deciding the layout from the header
@@ -15,6 +15,7 @@ from datetime import date
 from typing import NamedTuple
 
 from indicators.catalog import normalise_name
+from indicators.flags import FLAGS
 from indicators.i18n import Text
 from indicators.validation import DEFAULT_MAX_BYTES
 
@@ -24,12 +25,14 @@ YEAR_MIN = 1900
 
 @dataclass
 class IngestOptions:
-    """How to read a file: an encoding to force, defaults for missing source and confidence, size limit."""
+    """How to read a file: an encoding to force, defaults for missing source and confidence, size limit,
+    the year of a published table."""
 
     encoding: str | None = None
     source: str | None = None
     confidence: str | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
+    year: int | None = None  # the year of a table as published, when its title gives none (``published``)
     year_range: tuple[int, int] = field(default_factory=lambda: (YEAR_MIN, date.today().year + 1))
 
 
@@ -75,6 +78,11 @@ FIELDS: dict[str, Field] = {
     "flag": Field(Text("标记", "flag"), ["标记", "标志", "状态", "flag", "flags", "status", "obs status"]),
     "publication": Field(Text("出处文献", "publication"), [
         "出处文献", "文献", "发布文献", "publication", "publication id", "publication_id"]),
+    "publisher": Field(Text("发布机构", "publisher"), ["发布机构", "发布单位", "publisher"]),
+    "publication_title": Field(Text("文献标题", "title of publication"), [
+        "文献标题", "出处标题", "title of publication", "publication title"]),
+    "publication_kind": Field(Text("文献类型", "kind of publication"), [
+        "文献类型", "出处类型", "kind of publication", "publication kind", "publication type"]),
     "published_on": Field(Text("发布日期", "published date"), [
         "发布日期", "公布日期", "发布时间", "发布", "published", "published on", "publication date",
         "release date", "date published"]),
@@ -96,8 +104,29 @@ REGION_KINDS = {
     "metropolitan_area": "metropolitan_area", "metropolitan area": "metropolitan_area",
     "都市圈": "metropolitan_area", "城市群": "metropolitan_area",
 }
+PUBLICATION_KINDS = {
+    "statistical_communique": "statistical_communique", "statistical communique": "statistical_communique",
+    "统计公报": "statistical_communique", "公报": "statistical_communique",
+    "yearbook": "yearbook", "年鉴": "yearbook", "统计年鉴": "yearbook",
+    "index_report": "index_report", "index report": "index_report", "指数报告": "index_report",
+    "government_release": "government_release", "government release": "government_release",
+    "政府发布": "government_release", "政府文件": "government_release", "新闻发布": "government_release",
+    "news_report": "news_report", "news report": "news_report", "新闻报道": "news_report", "报道": "news_report",
+    "repost": "repost", "转载": "repost",
+    "research_report": "research_report", "research report": "research_report", "研究报告": "research_report",
+}
 # fmt: on
 DEFAULT_REGION_KIND = {"worldbank": "country"}  # otherwise 'city', and the report says it was assumed
+# A publication an upload names by publisher and title without its kind: recorded as the kind that claims
+# least about the document (the report and the record's notes say it was assumed).
+DEFAULT_PUBLICATION_KIND = "repost"
+# Flag codes and their names in Chinese and English (indicators.flags), as matched: folded as names are.
+FLAG_WORDS = {
+    normalise_name(word): code
+    for code, words in FLAGS.items()
+    for word in (code, words.zh, words.en)
+}
+FLAG_SEPARATORS = re.compile(r"[,，、;；]")
 
 _HEADER_FOLD = re.compile(r"[\s_\-]+")
 _HEADER_UNIT = re.compile(r"^(?P<base>.+?)\s*[(（\[【](?P<unit>[^()（）\[\]【】]+)[)）\]】]\s*$")
@@ -109,6 +138,13 @@ def _fold(text: str) -> str:
 
 
 HEADER_ALIASES = {_fold(alias): name for name, spec in FIELDS.items() for alias in spec.aliases}
+
+
+def kind_of(words: dict[str, str], text: str) -> str | None:
+    """The kind a cell names in ``words`` (:data:`REGION_KINDS` or :data:`PUBLICATION_KINDS`), matched as
+    headers are: 'Metropolitan Area', 'metropolitan_area' and '都市圈' alike."""
+    folded = _fold(text)
+    return next((kind for word, kind in words.items() if _fold(word) == folded), None)
 
 
 def match_header(cell: str) -> tuple[str, str | int, str | None] | None:

@@ -1,13 +1,16 @@
 """The value cells to observations: indicator and region codes (and the new regions a file names), years,
-values in the indicator's unit, and the texts of each line (source, confidence, note, flag, date).
+values in the indicator's unit, the texts of each line (source, confidence, note, flags as codes, date), and
+the publication each value cites (by id, or by publisher and title: a new one is created on commit).
 
-What belongs here: :func:`interpret`, the resolvers of names, years and texts, :class:`RegionNames`, and
-the messages of the problems they find. What does not: reading numbers, units and dates (``numbers``),
+What belongs here: :func:`interpret`, the resolvers of names, years, texts and publications,
+:class:`RegionNames`, :class:`PublicationNames`, and the messages of the problems they find. What does
+not: reading numbers, units and dates (``numbers``),
 the checks on the interpreted values (``validation.schema``), comparing with the database (``diff``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -15,17 +18,23 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from indicators import queries
+from indicators import queries, store
 from indicators.catalog import Catalog, normalise_name
+from indicators.flags import FLAGS
 from indicators.i18n import Text
 from indicators.ingest.cells import Cells, Distinct
 from indicators.ingest.fields import (
     CONFIDENCE_WORDS,
     DEFAULT_CONFIDENCE,
+    DEFAULT_PUBLICATION_KIND,
     DEFAULT_REGION_KIND,
     FIELDS,
+    FLAG_SEPARATORS,
+    FLAG_WORDS,
+    PUBLICATION_KINDS,
     REGION_KINDS,
     IngestOptions,
+    kind_of,
 )
 from indicators.ingest.layout import Layout
 from indicators.ingest.numbers import normalise_date, parse_values, resolve_values
@@ -112,6 +121,39 @@ PROBLEMS = register({
             "Year '{value}' is not recognised (expected four digits, e.g. 2024).",
         ),
     ),
+    "PUBLICATION_INCOMPLETE": Message(
+        "error",
+        "row",
+        Text(
+            "出处文献须同时给出发布机构和文献标题:本行有“{value}”,缺少{missing_zh}。",
+            "A publication needs both a publisher and a title: this line gives '{value}' but no {missing_en}.",
+        ),
+    ),
+    "PUBLICATION_CONFLICT": Message(
+        "error",
+        "row",
+        Text(
+            "出处文献“{publication}”的{field_zh}是“{other}”,与本行的“{value}”不一致。",
+            "Publication '{publication}' has the {field_en} '{other}', not '{value}' as this line says.",
+        ),
+    ),
+    "PUBLICATION_DATE_CONFLICT": Message(
+        "error",
+        "row",
+        Text(
+            "文献“{title}”({publisher})在文件中有两个发布日期:“{value}”和第 {other_row} 行的“{other}”。",
+            "Publication '{title}' ({publisher}) has two publication dates in the file: '{value}' and '{other}' "
+            "on line {other_row}.",
+        ),
+    ),
+    "PUBLICATION_KIND_INVALID": Message(
+        "error",
+        "row",
+        Text(
+            "文献类型“{value}”无效(应为 {kinds} 之一,或 统计公报、年鉴、指数报告、政府发布、新闻报道、转载、研究报告)。",
+            "Kind of publication '{value}' is not valid (use one of {kinds}).",
+        ),
+    ),
     "CONFIDENCE_DEFAULTED": Message(
         "warning",
         "file",
@@ -149,15 +191,66 @@ class RegionNames:
         return self.catalog.find_region(name) or self.uploaded.get(normalise_name(name))
 
 
+class PublicationNames:
+    """Publication look-up: the catalog's publications and those stored (earlier uploads created some), by
+    id, and by publisher, title and date in either language."""
+
+    def __init__(self, catalog: Catalog, conn: Connection | None):
+        self.records: dict[str, dict] = {
+            p.id: {"publisher_zh": p.publisher.zh, "publisher_en": p.publisher.en, "title_zh": p.title.zh,
+                   "title_en": p.title.en, "published_on": p.published_on}
+            for p in catalog.publications.values()
+        }
+        for row in store.stored_publications(conn) if conn is not None else []:
+            self.records.setdefault(row["id"], row)
+        self._named: dict[tuple, str] = {}
+        for pub_id, r in self.records.items():
+            for publisher in (r["publisher_zh"], r["publisher_en"]):
+                for title in (r["title_zh"], r["title_en"]):
+                    self._named.setdefault(_publication_key(publisher, title, r["published_on"]), pub_id)
+
+    def find(self, publisher: str, title: str, published_on: str | None) -> str | None:
+        """The id of the publication with this publisher, title and date (as written in either language)."""
+        return self._named.get(_publication_key(publisher, title, published_on))
+
+    def differs(self, pub_id: str, part: str, text: str) -> str | None:
+        """The publication's ``part`` ('publisher' or 'title') when ``text`` names neither its Chinese nor its
+        English one (None when it does, or the id is not known: the schema check reports that)."""
+        record = self.records.get(pub_id)
+        if record is None:
+            return None
+        names = (record[f"{part}_zh"], record[f"{part}_en"])
+        if normalise_name(text) in {normalise_name(n) for n in names if n}:
+            return None
+        return names[0] if names[0] == names[1] or not names[1] else f"{names[0]} / {names[1]}"
+
+    def citable(self, report: Report) -> set[str]:
+        """The ids a value of the file may cite: those known, and those the file creates."""
+        return set(self.records) | {p["id"] for p in report.new_publications}
+
+
+def _publication_key(publisher: str, title: str, published_on: str | None) -> tuple[str, str, str]:
+    return normalise_name(publisher), normalise_name(title), published_on or ""
+
+
+def upload_publication_id(publisher: str, title: str, published_on: str | None) -> str:
+    """The id of a publication an upload names by publisher, title and date: the same words (folded as names
+    are) give the same id in every file, so naming it again cites the one record."""
+    key = "\n".join(_publication_key(publisher, title, published_on))
+    return "upload-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def interpret(
     texts: pd.DataFrame,
     layout: Layout,
     catalog: Catalog,
     regions: RegionNames,
+    publications: PublicationNames,
     options: IngestOptions,
     report: Report,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Resolve names, years, numbers and units of every value cell. Returns (rows, new regions)."""
+    """Resolve names, years, numbers and units of every value cell. Returns (rows, new regions); the new
+    publications are in ``report.new_publications``."""
     numbers = parse_values(texts["raw"])
     report.counts["missing"] = int(numbers["missing"].sum())
     keep = ~numbers["missing"].to_numpy()
@@ -180,6 +273,7 @@ def interpret(
     errors |= _resolve_years(cells, rows)
     errors |= resolve_values(cells, numbers, catalog, rows)
     _resolve_texts(cells, options, rows)
+    errors |= _resolve_publications(cells, publications, rows)
     rows["status"] = np.where(errors, "error", "ok").astype(object)  # replaced after validation
     return pd.DataFrame(rows), new_regions
 
@@ -211,14 +305,16 @@ def _resolve_indicators(cells: Cells, catalog: Catalog, rows: dict) -> np.ndarra
         [r[0] and catalog.indicators[r[0]].unit for r in results], categorical=True
     )
     unknown = ("INDICATOR_UNKNOWN", "INDICATOR_QUALITATIVE")
-    return _report_names(cells, distinct, results, cells.column(fields[0]), "indicator", unknown, "INDICATOR_MISMATCH")
+    # A table as published names its indicators in its headings: a problem names the value's own heading.
+    column = cells.texts["column"].to_numpy(dtype=object) if cells.layout.published else cells.column(fields[0])
+    return _report_names(cells, distinct, results, column, "indicator", unknown, "INDICATOR_MISMATCH")
 
 
 def _report_names(
     cells: Cells,
     distinct: Distinct,
     results: list[tuple],
-    column: str | None,
+    column: str | np.ndarray | None,
     field: str,
     unknown: tuple[str, ...],
     mismatch: str,
@@ -293,7 +389,7 @@ def _new_region(code: str, name: str | None, rest: dict, layout_kind: str) -> di
     zh = rest.get("region_name_zh") or (name if name and CJK.search(name) else None)
     en = rest.get("region_name_en") or (name if name and not CJK.search(name) else None)
     kind_text = rest.get("region_kind")
-    kind = REGION_KINDS.get(normalise_name(kind_text)) if kind_text else None
+    kind = kind_of(REGION_KINDS, kind_text) if kind_text else None
     return {
         "code": code,
         "name_zh": zh or en,
@@ -375,6 +471,8 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
         texts = [k[0] for k in distinct.keys]
         if name == "source" and default_source:
             texts = [t or default_source for t in texts]
+        if name == "flag":  # codes as stored; a text that is not flags stays as written (FLAG_UNKNOWN)
+            texts = [t and read_flags(t) for t in texts]
         rows[name] = distinct.spread(texts, categorical=name != "note")
     distinct = Distinct.of([cells.values("confidence")])
     levels = [
@@ -386,11 +484,6 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
     cells.report.tallies["confidence_defaulted"] = absent if not options.confidence else 0
     if absent and not options.confidence:
         cells.report.add("CONFIDENCE_DEFAULTED", count=absent, confidence=fallback)
-    if cells.has("publication"):  # an id from the catalog's publications.yaml; checked with the schema
-        distinct = Distinct.of([cells.values("publication")])
-        rows["publication_id"] = distinct.spread([k[0] for k in distinct.keys], categorical=True)
-    else:
-        rows["publication_id"] = pd.Categorical(np.full(len(rows["row"]), None, dtype=object))
     if cells.has("published_on"):
         distinct = Distinct.of([cells.values("published_on")])
         rows["published_on"] = distinct.spread(
@@ -400,6 +493,130 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
         rows["published_on"] = pd.Categorical(
             np.full(len(rows["row"]), _preamble_date(cells.layout.preamble))
         )
+
+
+PUBLICATION_FIELDS = ("publication", "publisher", "publication_title", "publication_kind")
+PUBLICATION_PARTS = {"publisher": "publisher", "publication_title": "title"}  # field -> part of the record
+
+
+def _resolve_publications(cells: Cells, publications: PublicationNames, rows: dict) -> np.ndarray:
+    """The publication each value cites: an id (the schema check reports one it does not know), or a
+    publisher and a title, with the line's date and optionally a kind: the publication known by them, else
+    a new one (``report.new_publications``, created on commit). Returns the rows with a problem."""
+    n = len(rows["row"])
+    if not any(cells.has(f) for f in PUBLICATION_FIELDS):
+        rows["publication_id"] = pd.Categorical(np.full(n, None, dtype=object))
+        return np.zeros(n, dtype=bool)
+    distinct = Distinct.of([cells.values(f) for f in PUBLICATION_FIELDS] + [rows["published_on"]])
+    results = [_publication_of(publications, *key) for key in distinct.keys]
+    problem = [r[1] for r in results]
+    column = distinct.spread([cells.column(r[2]) if r[1] else None for r in results])
+    value = [r[3] for r in results]
+    cells.problems("PUBLICATION_KIND_INVALID", distinct, problem, column, value,
+                   kinds=", ".join(sorted(set(PUBLICATION_KINDS.values()))))
+    for code in ("PUBLICATION_INCOMPLETE", "PUBLICATION_CONFLICT"):
+        params = [r[4] if r[1] == code else {} for r in results]
+        names = sorted({k for p in params for k in p})
+        cells.problems(code, distinct, problem, column, value,
+                       per_key_params={k: [p.get(k) for p in params] for k in names})
+    in_error = np.array([p is not None for p in problem], dtype=bool)
+    named = [i for i, r in enumerate(results) if r[1] is None and r[5] is not None]
+    if named:
+        in_error |= _new_publications(cells, distinct, [results[i][5] for i in named], named)
+    # a line in error cites nothing (a publication named with a second date is not created)
+    rows["publication_id"] = distinct.spread([None if e else r[0] for r, e in zip(results, in_error, strict=True)],
+                                             categorical=True)
+    return distinct.rows_where(in_error)
+
+
+def _publication_of(publications: PublicationNames, pub_id, publisher, title, kind_text, published_on) -> tuple:
+    """(id, problem, field, value, message parameters, the publication named) for one combination of a
+    line's publication cells and date."""
+    kind = kind_of(PUBLICATION_KINDS, kind_text) if kind_text else None
+    if kind_text and kind is None:
+        return None, "PUBLICATION_KIND_INVALID", "publication_kind", kind_text, {}, None
+    if pub_id:
+        for field, text in (("publisher", publisher), ("publication_title", title)):
+            other = text and publications.differs(pub_id, PUBLICATION_PARTS[field], text)
+            if other:
+                name = FIELDS[field].name
+                params = {"publication": pub_id, "other": other, "field_zh": name.zh, "field_en": name.en}
+                return None, "PUBLICATION_CONFLICT", field, text, params, None
+        return pub_id, None, None, None, {}, None
+    if not publisher and not title:
+        return None, None, None, None, {}, None
+    if not publisher or not title:
+        field, missing = ("publication_title", "publisher") if title else ("publisher", "publication_title")
+        params = {"missing_zh": FIELDS[missing].name.zh, "missing_en": FIELDS[missing].name.en}
+        return None, "PUBLICATION_INCOMPLETE", field, title or publisher, params, None
+    found = publications.find(publisher, title, published_on)
+    named = {
+        "id": found or upload_publication_id(publisher, title, published_on),
+        "publisher": publisher,
+        "title": title,
+        "kind": kind or DEFAULT_PUBLICATION_KIND,
+        "kind_assumed": kind is None,
+        "published_on": published_on,
+        "new": found is None,
+    }
+    return named["id"], None, None, None, {}, named
+
+
+def _new_publications(cells: Cells, distinct: Distinct, named: list[dict], keys: list[int]) -> np.ndarray:
+    """Check the publications a file names by publisher and title (one date each in the file: an error on
+    the combinations after the first otherwise), and list the new ones in the report. Returns which
+    combinations are in error."""
+    frame = pd.DataFrame(named)
+    frame["key"] = list(zip(frame["publisher"].map(normalise_name), frame["title"].map(normalise_name),
+                            strict=True))
+    frame["row"] = cells.texts["row"].to_numpy()[distinct.first[keys]]
+    frame["at"] = keys
+    frame = frame.sort_values("row", kind="stable")
+    first = frame.drop_duplicates("key").set_index("key")
+    dates = frame["published_on"].fillna("").to_numpy()
+    conflicting = dates != first.loc[frame["key"], "published_on"].fillna("").to_numpy()
+    if conflicting.any():
+        bad = frame[conflicting]
+        cells.report.add_rows(
+            "PUBLICATION_DATE_CONFLICT",
+            pd.DataFrame({
+                "row": bad["row"].to_numpy(),
+                "column": cells.column("published_on"),
+                "value": bad["published_on"].to_numpy(),
+                "title": bad["title"].to_numpy(),
+                "publisher": bad["publisher"].to_numpy(),
+                "other": first.loc[bad["key"], "published_on"].fillna("").to_numpy(),
+                "other_row": first.loc[bad["key"], "row"].to_numpy(),
+            }),
+        )
+    new = frame[~conflicting & frame["new"].to_numpy()].drop_duplicates("id")
+    cells.report.new_publications = [
+        {k: (None if is_missing(v) else (int(v) if k == "row" else v)) for k, v in rec.items()}
+        for rec in new[["id", "publisher", "title", "kind", "kind_assumed", "published_on", "row"]].to_dict("records")
+    ]
+    in_error = np.zeros(len(distinct.keys), dtype=bool)
+    in_error[frame.loc[conflicting, "at"].to_numpy(dtype=np.int64)] = True
+    return in_error
+
+
+def read_flags(text: str) -> str | None:
+    """A flags cell as stored: its codes in the order of ``flags.FLAGS``, separated by spaces ('p u'); None
+    for a cell of separators only. Codes and names (Chinese or English, any case, several words allowed:
+    'break in series') are separated by spaces or commas. A text that is not such a list is returned as it is,
+    for the check on flags to report."""
+    found: set[str] = set()
+    for part in FLAG_SEPARATORS.split(text):
+        words = unicodedata.normalize("NFKC", part).split()
+        start = 0
+        while start < len(words):
+            # the longest run of words from here that names a flag: 'low reliability', then 'low'
+            end = next((e for e in range(len(words), start, -1)
+                        if normalise_name("".join(words[start:e])) in FLAG_WORDS), None)
+            if end is None:
+                return text
+            found.add(FLAG_WORDS[normalise_name("".join(words[start:end]))])
+            start = end
+    return " ".join(code for code in FLAGS if code in found) or None
 
 
 def _preamble_source(preamble: dict[str, str]) -> str | None:

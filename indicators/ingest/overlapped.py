@@ -26,12 +26,12 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from indicators import db, store, validation
-from indicators.catalog import Catalog
+from indicators.catalog import Catalog, normalise_name
 from indicators.ingest import entry
 from indicators.ingest.cells import Distinct
-from indicators.ingest.diff import with_changes
+from indicators.ingest.diff import kept_columns, with_changes
 from indicators.ingest.fields import DEFAULT_CONFIDENCE, IngestOptions
-from indicators.ingest.interpret import RegionNames, interpret
+from indicators.ingest.interpret import PublicationNames, RegionNames, interpret
 from indicators.ingest.layout import Layout, value_cells
 from indicators.ingest.result import ParsedFile
 from indicators.store import KEY, PAYLOAD, BatchResult
@@ -106,6 +106,7 @@ class _Part:
     new_regions: pd.DataFrame
     report: Report
     diff: pd.DataFrame
+    named: pd.DataFrame  # the publications its lines name by publisher and title (see _named_publications)
 
 
 def _load_overlapped(
@@ -132,7 +133,7 @@ def _load_overlapped(
         with engine.connect() as conn:
             if store.find_loaded_batch(conn, checksum) is not None:
                 raise _NotClean("loaded before")
-            regions = RegionNames(catalog, conn)
+            regions, publications = RegionNames(catalog, conn), PublicationNames(catalog, conn)
             latest = store.latest_batch_id(conn)
             current = store.current_values(conn, _indicator_codes(texts, layout, catalog))
         stored = store.StoredKeys(current)
@@ -140,12 +141,14 @@ def _load_overlapped(
         writer.order("batch", {"kind": "upload", "user": user, "file_name": path.name, "checksum": checksum,
                                "note": note})
         parts: list[_Part] = []
-        created: set[str] = set()
+        created: set[str] = set()  # new regions and publications sent to the writer
         for piece in _split(texts, part_values):
-            part = _checked_part(piece, layout, catalog, regions, options, stored, jumps, path.name)
+            part = _checked_part(piece, layout, catalog, (regions, publications), options, stored, jumps,
+                                 path.name, kept_columns(report))
             fresh = part.new_regions[~part.new_regions["code"].isin(created)]
-            created.update(fresh["code"])
-            writer.order("part", fresh, part.diff[[*KEY, *PAYLOAD, "status", "current_id"]]
+            cited = [p for p in part.report.new_publications if p["id"] not in created]
+            created.update(fresh["code"], (p["id"] for p in cited))
+            writer.order("part", fresh, cited, part.diff[[*KEY, *PAYLOAD, "status", "current_id"]]
                          if len(part.diff) else None, on_part_written is not None)
             parts.append(part)
             if on_part_written is not None:
@@ -288,8 +291,9 @@ def _write_batch(engine: Engine, orders, replies, parents_ends: tuple) -> None:
                 if kind == "finish":
                     store.set_batch_counts(conn, batch_id, payload[0])
                     break
-                new_regions, diff, confirm = payload
+                new_regions, new_publications, diff, confirm = payload
                 store.create_regions(conn, new_regions)
+                store.create_publications(conn, new_publications)
                 if diff is not None:
                     store.write_changes(conn, batch_id, now, diff)
                 if confirm:
@@ -330,38 +334,56 @@ def _checked_part(
     texts: pd.DataFrame,
     layout: Layout,
     catalog: Catalog,
-    regions: RegionNames,
+    names: tuple[RegionNames, PublicationNames],
     options: IngestOptions,
     stored: store.StoredKeys,
     jumps: JumpReference,
     file_name: str,
+    keep: list[str],
 ) -> _Part:
     """Interpret and check one part as :func:`~.entry.parse_file` does the whole file; raise _NotClean at the
-    first error or repeated key. ``stored`` and ``jumps``: the current values, indexed once per file."""
+    first error or repeated key. ``stored`` and ``jumps``: the current values, indexed once per file; ``keep``:
+    the stored columns the file says nothing about (``diff.says_nothing_of``)."""
     report = Report(file_name)
-    rows, new_regions = interpret(texts, layout, catalog, regions, options, report)
+    rows, new_regions = interpret(texts, layout, catalog, *names, options, report)
     if rows.empty:  # every value of this part is missing: fine, unless the whole file is so (see _joined)
-        return _Part(rows, new_regions, report, pd.DataFrame())
+        return _Part(rows, new_regions, report, pd.DataFrame(), _named_publications(texts))
     if not report.ok or (rows["status"] != "ok").any():
         raise _NotClean("errors")
     if len(validation.check_observations(rows, report, options.year_range, layout.field_headers(),
-                                         catalog.publications)):
+                                         names[1].citable(report))):
         raise _NotClean("errors")
     # A repeated key needs no look here: a new one fails in the writer (unique key), a stored one is
     # found in _joined (the same stored row matched twice); either way the whole file decides.
     frame = ParsedFile(file_name, "", report, rows, new_regions).observations()
     # No connection here: with ``keys`` given, the diff reads nothing.
-    diff = store.diff_against_current(None, frame, keys=stored)  # type: ignore[arg-type]
+    diff = store.diff_against_current(None, frame, keys=stored, keep=keep)  # type: ignore[arg-type]
     diff = with_changes(diff, stored.current, stored)
     if not stored.current.empty:
         ok = rows[[*KEY, "value", "row", "column"]].astype({"year": "int64"})
         ok["old_value"] = diff["old_value"].to_numpy()
         validation.check_jumps(ok, jumps, report)
-    return _Part(rows, new_regions, report, diff)
+    return _Part(rows, new_regions, report, diff, _named_publications(texts))
+
+
+def _named_publications(texts: pd.DataFrame) -> pd.DataFrame:
+    """Publisher, title (folded) and date text of the lines that name their publication by publisher and
+    title. A publication with two dates in the file is an error there, whatever the parts: if two parts
+    give two (counting lines without a value too, so this may say so when the file does not), the whole
+    file decides."""
+    if not {"publisher", "publication_title"} <= set(texts.columns):
+        return pd.DataFrame(columns=["publisher", "title", "date"])
+    def folded(column: str) -> pd.Series:
+        return texts[column].fillna("").map(normalise_name) if column in texts else pd.Series("", index=texts.index)
+    frame = pd.DataFrame({"publisher": folded("publisher"), "title": folded("publication_title"),
+                          "date": folded("published_on")})
+    named = (frame["publisher"] != "") & (frame["title"] != "") & (folded("publication") == "")
+    return frame[named].drop_duplicates()
 
 
 def _consistent(parts: list[_Part]) -> dict[str, int]:
-    """Raise _NotClean when the parts disagree (a key in two parts, a new region named two ways) or hold
+    """Raise _NotClean when the parts disagree (a key in two parts, a new region named two ways, a
+    publication with two dates) or hold
     no value at all; otherwise return the counts of new, revised and unchanged values."""
     counted = [p for p in parts if not p.rows.empty]
     if not counted:
@@ -378,6 +400,9 @@ def _consistent(parts: list[_Part]) -> dict[str, int]:
         names = first.set_index("code").loc[proposals["code"], ["name_zh", "name_en"]].fillna("").to_numpy()
         if (proposals[["name_zh", "name_en"]].fillna("").to_numpy() != names).any():
             raise _NotClean("a new region named two ways")
+    named = pd.concat([p.named for p in parts], ignore_index=True).drop_duplicates()
+    if named.duplicated(["publisher", "title"]).any():
+        raise _NotClean("a publication with two dates")
     counts = [store.diff_counts(p.diff) for p in counted]
     return {status: sum(c[status] for c in counts) for status in ("new", "revised", "unchanged")}
 
@@ -395,6 +420,11 @@ def _joined(file_name: str, checksum: str, report: Report, parts: list[_Part], o
         for region in part.report.new_regions:
             first.setdefault(region["code"], region)
     report.new_regions = list(first.values())
+    named: dict[str, dict] = {}  # each new publication as the first part that names it says it
+    for part in parts:
+        for publication in part.report.new_publications:
+            named.setdefault(publication["id"], publication)
+    report.new_publications = list(named.values())
     conversions: dict[tuple, dict] = {}
     for part in parts:
         for c in part.report.conversions:

@@ -1,7 +1,8 @@
 """Text to a table: the delimiter, the header line (and any lines above it), and every data row with the
 file line it starts on.
 
-What belongs here: finding the header among the first lines, reading the rows (pandas' C parser, or the
+What belongs here: finding the header among the first lines (or a published table's heading line, its
+title above and its notes below, recognised by ``published``), reading the rows (pandas' C parser, or the
 csv module line by line to report what it cannot read), dropping blank lines, and the messages of those
 problems. What does not: decoding bytes (``decode``), matching one header cell to a field (``fields``),
 deciding the layout from the header (``layout``).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from indicators.i18n import Text
 from indicators.ingest.decode import Decoded
 from indicators.ingest.fields import match_header
+from indicators.ingest.published import Caption, cut_notes, is_heading, read_caption
 from indicators.validation import Message, Report, register
 
 DELIMITERS = (",", "\t", ";")
@@ -70,6 +72,8 @@ class Table:
     delimiter: str
     header_line: int
     preamble: dict[str, str]
+    caption: Caption | None = None  # a table as published: its title and unit line (see ``published``)
+    notes: list[str] = field(default_factory=list)  # and its note lines, below the data
 
 
 def read_table(decoded: Decoded, report: Report) -> Table | None:
@@ -80,11 +84,15 @@ def read_table(decoded: Decoded, report: Report) -> Table | None:
         report.add("HEADER_NOT_FOUND", value=first[:120], lines=HEADER_SEARCH_LINES)
         return None
     report.file.update({"delimiter": found.delimiter, "header_row": found.line})
-    if found.skipped_text and "data source" not in found.preamble:
+    if found.skipped_text and "data source" not in found.preamble and found.caption is None:
         report.add("PREAMBLE_SKIPPED", last=found.line - 1)
-    parsed = _read_fast(decoded.data, found.delimiter, found.line, _column_types(found.cells))
+    data, notes = decoded.data, list[str]()
+    if found.caption is not None:  # a table as published: its title is read, its notes are not data
+        data, notes = cut_notes(data, found.delimiter, found.line)
+        report.file.update({"title": found.caption.title, "notes": notes})
+    parsed = _read_fast(data, found.delimiter, found.line, _column_types(found.cells))
     if parsed is None:
-        parsed = _read_exact(decoded.data, found.delimiter, found.line, len(found.cells), report)
+        parsed = _read_exact(data, found.delimiter, found.line, len(found.cells), report)
         if parsed is None:
             return None
     cells, lines = parsed
@@ -94,7 +102,7 @@ def read_table(decoded: Decoded, report: Report) -> Table | None:
     if cells.empty:
         report.add("HEADER_ONLY", row=found.line)
         return None
-    return Table(found.cells, cells, lines, found.delimiter, found.line, found.preamble)
+    return Table(found.cells, cells, lines, found.delimiter, found.line, found.preamble, found.caption, notes)
 
 
 def _column_types(header: list[str]) -> dict[int, str]:
@@ -132,10 +140,41 @@ class Header:
     cells: list[str]
     preamble: dict[str, str]  # 'key, value' lines above the header (World Bank: data source, last updated)
     skipped_text: bool  # lines above the header held something
+    caption: Caption | None = None  # a table as published: what stands above its heading line
 
 
 def _find_header(head: str) -> Header | None:
-    """The delimiter and header line giving the most recognised column names, and what stands above it."""
+    """The delimiter and header line giving the most recognised column names, and what stands above it;
+    failing that, the heading line of a table as published (:func:`_find_published_heading`)."""
+    def score(record: list[str]) -> tuple | None:
+        recognised = _header_score(record)
+        return (recognised, len(record)) if recognised >= 2 else None
+
+    best = _best_line(head, score)
+    if best is None:
+        return _find_published_heading(head)
+    delimiter, start, cells, before = best
+    preamble = {r[0].strip().casefold(): r[1].strip() for r in before if len(r) >= 2 and r[0].strip()}
+    skipped_text = any(cell.strip() for record in before for cell in record)
+    return Header(delimiter, start, [c.strip().lstrip("\ufeff") for c in cells], preamble, skipped_text)
+
+
+def _find_published_heading(head: str) -> Header | None:
+    """The first line that reads as a published table's heading line (region, then indicator headings), with
+    the delimiter that gives it the most columns."""
+    best = _best_line(head, lambda record: (len(record),) if is_heading(record) else None)
+    if best is None:
+        return None
+    delimiter, start, cells, before = best
+    skipped_text = any(cell.strip() for record in before for cell in record)
+    caption = read_caption(before, start)
+    return Header(delimiter, start, [c.strip().lstrip("\ufeff") for c in cells], {}, skipped_text, caption)
+
+
+def _best_line(head: str, score) -> tuple[str, int, list[str], list[list[str]]] | None:
+    """For each delimiter, the first line within :data:`HEADER_SEARCH_LINES` that ``score`` accepts (a tuple;
+    None: not this line); of those, the best scoring (ties: the earlier delimiter). Returns the delimiter, the
+    line number, the line's cells and the lines above it."""
     best = None
     for order, delimiter in enumerate(DELIMITERS):
         reader = csv.reader(io.StringIO(head), delimiter=delimiter)
@@ -144,23 +183,17 @@ def _find_header(head: str) -> Header | None:
         try:
             for record in reader:
                 start, end = end + 1, reader.line_num
-                score = _header_score(record)
-                if score >= 2:
-                    candidate = (score, len(record), -order)
-                    if best is None or candidate > best[0]:
-                        best = (candidate, delimiter, start, record, before)
+                found = score(record)
+                if found is not None:
+                    if best is None or (*found, -order) > best[0]:
+                        best = ((*found, -order), delimiter, start, record, before)
                     break
                 before.append(record)
                 if len(before) >= HEADER_SEARCH_LINES:
                     break
         except csv.Error:
             continue
-    if best is None:
-        return None
-    _, delimiter, start, cells, before = best
-    preamble = {r[0].strip().casefold(): r[1].strip() for r in before if len(r) >= 2 and r[0].strip()}
-    skipped_text = any(cell.strip() for record in before for cell in record)
-    return Header(delimiter, start, [c.strip().lstrip("\ufeff") for c in cells], preamble, skipped_text)
+    return None if best is None else best[1:]
 
 
 def _header_score(record: list[str]) -> int:

@@ -1,9 +1,9 @@
 """A report as text for people: the same words on the command line and on the upload page.
 
 What belongs here: the summary of a report (the file's facts, its counts, each unit conversion, each new
-region) in Chinese, in English, or in both (``lang=None``, as the CLI prints it). What does not: the
-report's problems (each carries its own message, see ``report``), terminal tables and colours (``cli``),
-the page's layout (``dashboards/upload.py``).
+region and new publication) in Chinese, in English, or in both (``lang=None``, as the CLI prints it). What
+does not: the report's problems (each carries its own message, see ``report``), terminal tables and colours
+(``cli``), the page's layout (``dashboards/upload.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ NEW_REGION = Text(
     "New region {code}: {name_zh} / {name_en}, {kind}{assumed_en}, line {row}",
 )
 KIND_ASSUMED = Text("(类型未给出,按此记录)", " (kind not given: assumed)")
+NEW_PUBLICATION = Text(
+    "新出处文献 {id}:{publisher}《{title}》,{date},{kind}{assumed_zh},第 {row} 行",
+    "New publication {id}: {publisher}, '{title}', {date}, {kind}{assumed_en}, line {row}",
+)
 MORE_NEW_REGIONS = Text("… 另有 {count} 个新地区(JSON 报告列出全部)", "… {count} more new regions (the JSON report lists all)")
 NOTHING = "–"
 
@@ -54,6 +58,7 @@ class Summary(NamedTuple):
     counts: list[str]  # "2 数值"
     conversions: list[str]
     new_regions: list[str]  # at most SHOWN, then how many more
+    new_publications: list[str] = []  # each one a file names by publisher and title, created on commit
 
 
 def summarise(report: Report | dict, lang: str | None = None) -> Summary:
@@ -76,18 +81,26 @@ def summarise(report: Report | dict, lang: str | None = None) -> Summary:
         counts=[f"{counts.get(key, 0)} {_label(label, lang)}" for key, label in COUNTS.items()],
         conversions=[_sentence(CONVERSION.format(**c), lang) for c in data["conversions"]],
         new_regions=new_regions,
+        new_publications=[_sentence(_new_publication(p), lang) for p in data.get("new_publications", [])],
     )
 
 
 def report_lines(report: Report | dict, lang: str | None = None) -> list[str]:
     """The summary as lines: the facts, the counts, then one line per conversion and per new region."""
     summary = summarise(report, lang)
-    return ["  ".join(summary.facts), "  ".join(summary.counts), *summary.conversions, *summary.new_regions]
+    return ["  ".join(summary.facts), "  ".join(summary.counts), *summary.conversions, *summary.new_regions,
+            *summary.new_publications]
 
 
 def _new_region(region: dict) -> Text:
     assumed = KIND_ASSUMED if region.get("kind_assumed") else Text("", "")
     return NEW_REGION.format(**region, assumed_zh=assumed.zh, assumed_en=assumed.en)
+
+
+def _new_publication(publication: dict) -> Text:
+    assumed = KIND_ASSUMED if publication.get("kind_assumed") else Text("", "")
+    return NEW_PUBLICATION.format(**publication, date=publication.get("published_on") or NOTHING,
+                                  assumed_zh=assumed.zh, assumed_en=assumed.en)
 
 
 def _label(text: Text, lang: str | None) -> str:

@@ -36,6 +36,7 @@ class Report:
         self.counts: dict[str, int] = {}
         self.conversions: list[dict] = []
         self.new_regions: list[dict] = []
+        self.new_publications: list[dict] = []  # named by publisher and title: created on commit
         # Quantities behind file-level messages (e.g. how many values took the default confidence), kept
         # so that reports of parts of one file add up (see ``ingest.load_path``); not part of to_dict.
         self.tallies: dict[str, int] = {}
@@ -136,6 +137,7 @@ class Report:
             "problem_codes": {str(k): int(v) for k, v in by_code.items()},
             "conversions": list(self.conversions),
             "new_regions": list(self.new_regions),
+            "new_publications": list(self.new_publications),
             "problems": [
                 {k: (None if is_missing(v) else (int(v) if k == "row" else v)) for k, v in rec.items()}
                 for rec in shown.to_dict("records")

@@ -1,9 +1,10 @@
 """The pandera schema every parsed observation must meet, and the check that runs it over an upload.
 
 What belongs here: the rules on single values (year in range, shares within 0–100, ranks whole and
-positive, a known confidence level, a source, a real publication date, a flag that fits) and the messages
-of their codes. What does not: reading the values out of a file (``indicators.ingest``), rules across
-rows (``duplicates``) or against the stored series (``jumps``).
+positive, a known confidence level, a source, a real publication date, flags from the code set of
+``indicators.flags``) and the messages of their codes. What does not: reading the values out of a file
+(``indicators.ingest``, which also turns the names of flags into their codes), rules across rows
+(``duplicates``) or against the stored series (``jumps``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from indicators import flags
 from indicators.i18n import Text
 from indicators.validation.messages import Message, register
 from indicators.validation.report import Report
 
 CONFIDENCE_LEVELS = ("high", "medium", "low")
-FLAG_MAX_LENGTH = 40  # observations.flag is VARCHAR(40)
 ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 PROBLEMS = register({
@@ -63,16 +64,21 @@ PROBLEMS = register({
         "error",
         "row",
         Text(
-            "出处文献“{value}”不在目录的文献清单(publications.yaml)中。",
-            "Publication '{value}' is not in the catalog's publications (publications.yaml).",
+            "出处文献“{value}”既不在目录的文献清单(publications.yaml)中,也不是此前上传所建。新文献请改用“发布机构”和"
+            "“文献标题”两列。",
+            "Publication '{value}' is neither in the catalog's publications (publications.yaml) nor one an earlier "
+            "upload created. For a new one, give its publisher and title columns instead.",
         ),
     ),
-    "FLAG_TOO_LONG": Message(
+    "FLAG_UNKNOWN": Message(
         "error",
         "row",
         Text(
-            "标记“{value}”超过 {limit} 个字符。",
-            "Flag '{value}' is longer than {limit} characters.",
+            "标记“{value}”无法识别:标记只能是代码 p、e、b、d、r、u(多个时以空格或逗号分隔),或其中文名称(如 "
+            "初步数、估计数、序列断点、口径不同、修订数、可靠性低)或英文名称(如 provisional)。",
+            "Flag '{value}' is not recognised: flags are the codes p, e, b, d, r, u (several separated by spaces or "
+            "commas) or their names in Chinese (e.g. 初步数) or English (provisional, estimated, break in series, "
+            "definition differs, revised, low reliability).",
         ),
     ),
 })
@@ -105,7 +111,7 @@ def observation_schema(year_range: tuple[int, int], publications: Collection[str
             ),
             "flag": pa.Column(
                 None,
-                pa.Check(lambda s: s.astype(str).str.len() <= FLAG_MAX_LENGTH, name="FLAG_TOO_LONG"),
+                pa.Check(_flag_codes, name="FLAG_UNKNOWN"),
                 nullable=True,
             ),
         },
@@ -136,6 +142,12 @@ def is_iso_date(text: str) -> bool:
     return True
 
 
+def _flag_codes(column: pd.Series) -> pd.Series:
+    """Flags as stored: codes of :data:`indicators.flags.FLAGS`, in its order, separated by single spaces."""
+    verdicts = {v: " ".join(flags.codes(v)) == v != "" for v in column.dropna().unique()}
+    return column.astype(object).map(verdicts).fillna(True).astype(bool)
+
+
 def _real_dates(column: pd.Series) -> pd.Series:
     verdicts = {v: is_iso_date(str(v)) for v in column.dropna().unique()}
     return column.astype(object).map(verdicts).fillna(True).astype(bool)
@@ -147,7 +159,7 @@ CHECKED_CELL = {
     "CONFIDENCE_INVALID": ("confidence", "confidence"),
     "SOURCE_MISSING": ("source", "source"),
     "DATE_INVALID": ("published_on", "published_on"),
-    "FLAG_TOO_LONG": ("flag", "flag"),
+    "FLAG_UNKNOWN": ("flag", "flag"),
     "PUBLICATION_UNKNOWN": ("publication", "publication_id"),
     "SHARE_OUT_OF_RANGE": ("value", "raw"),
     "RANK_INVALID": ("value", "raw"),
@@ -197,7 +209,6 @@ def check_observations(
             ),
             low=year_range[0],
             high=year_range[1],
-            limit=FLAG_MAX_LENGTH,
         )
         failing.append(positions)
     return np.unique(np.concatenate(failing))
