@@ -51,6 +51,9 @@ def synthetic_observations(catalog: Catalog, n_regions: int, seed: int = 2026060
         "region": np.tile(np.repeat(regions, n_years), len(codes)),
         "year": np.tile(years, n_series),
         "value": values.ravel(),
+        # what each value rests on, as queries.observations gives it: every 7th value provisional
+        "confidence": np.where(np.arange(n_series * n_years) % 5 == 0, "low", "medium"),
+        "flags": np.where(np.arange(n_series * n_years) % 7 == 0, "p", ""),
     })
 
 

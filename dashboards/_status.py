@@ -8,15 +8,29 @@ from __future__ import annotations
 
 from dash import html
 
-from indicators import progress
+from indicators import flags, progress
 from indicators.figures import status_style
 from indicators.i18n import t
 
 
-def status_badge(status: str, lang: str, **kwargs) -> html.Span:
+def status_badge(status: str, lang: str, row=None, **kwargs) -> html.Span:
+    """A status in its colour; a tentative one (low confidence, one value, across a break) is drawn as an
+    outline with a dashed border and ⚠, its caveats in the tooltip: it never looks like a firm status."""
     colour, icon, text_colour = status_style(status)
-    return html.Span(f"{icon} {progress.status_label(status, lang)}", className="im-badge",
-                     style={"background": colour, "color": text_colour}, **kwargs)
+    label = f"{icon} {progress.status_label(status, lang)}"
+    if row is not None and progress.tentative(row.get("caveats"), status):
+        why = " ".join(progress.caveat_sentences(dict(row), lang))
+        return html.Span(f"{label} ⚠ {t('common.tentative', lang)}", className="im-badge im-badge-tentative",
+                         style={"borderColor": colour, "color": "#222"}, title=why, **kwargs)
+    return html.Span(label, className="im-badge", style={"background": colour, "color": text_colour}, **kwargs)
+
+
+def caveat_notes(row, lang: str, **kwargs) -> html.Ul | None:
+    """The caveats of an assessment row as short sentences (what the status rests on); None without any."""
+    sentences = progress.caveat_sentences(dict(row), lang)
+    if not sentences:
+        return None
+    return html.Ul([html.Li(s) for s in sentences], className="im-caveats", **kwargs)
 
 
 PROVISIONAL_GUARDS = {"partial_period", "one_point"}
@@ -30,3 +44,12 @@ def provisional_mark(guard, lang: str):
                      title=t(f"guard.{guard}.why", lang))
 
 
+
+
+def flag_mark(text: object, lang: str) -> html.Span | None:
+    """A value's flags beside it, as Eurostat prints them ("6.58 p"), their words in the tooltip."""
+    found = flags.codes(text)
+    if not found:
+        return None
+    return html.Span("".join(found), className="im-flag",
+                     title=", ".join(f"{c} = {flags.FLAGS[c].pick(lang)}" for c in found))

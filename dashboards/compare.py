@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, page_frame, split_param, sync_url
+from dashboards._metadata_link import metadata_link
 from indicators import views
 from indicators.i18n import normalise_lang, t
 
@@ -43,6 +44,7 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
                      dcc.Dropdown(id=f"{PAGE}-regions", multi=True, value=split_param(regions),
                                   options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
         ], className="g-3 mb-3"),
+        html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small mb-2"),
         dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
     )
 
@@ -72,6 +74,13 @@ def render(snap, indicator: str | None, regions: list[str], lang: str):
     return [export_links("compare", lang, indicator=indicator, regions=",".join(regions) or None),
             dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
             dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG)]
+
+
+@callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),
+          prevent_initial_call=True)
+def metadata(indicator: str | None, lang: str):
+    """Under the choice of indicator: its definition, sources and processing."""
+    return metadata_link(indicator, normalise_lang(lang), link_id=f"{PAGE}-metadata-link") if indicator else None
 
 
 sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value")])

@@ -15,14 +15,15 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._common import TABLE_FONT, current, page_frame, split_param, sync_url
+from dashboards._metadata_link import ICON, metadata_href
 from indicators import queries, tables
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/data", order=4, nav_key="nav.data", title="数据 Data")
 
 PAGE = "data"
-COLUMNS = ["indicator", "indicator_name", "region", "region_name", "year", "value", "unit", "source", "confidence",
-           "published_on", "batch", "note"]
+COLUMNS = ["indicator", "indicator_name", "region", "region_name", "year", "value", "flags", "unit", "publisher",
+           "publication", "published_on", "source", "confidence", "publication_id", "batch", "note"]
 HISTORY_COLUMNS = ["version", "status"]
 
 
@@ -52,6 +53,8 @@ def layout(indicators: str | None = None, regions: str | None = None, history: s
             html.Span(id=f"{PAGE}-count", className="ms-3 small text-muted"),
             dcc.Download(id=f"{PAGE}-download"),
         ], className="mb-2"),
+        html.Div(_metadata_links(catalog, [c for c in split_param(indicators) if c in catalog.indicators], lang),
+                 id=f"{PAGE}-metadata", className="small mb-2"),
         dcc.Loading(dash_table.DataTable(
             id=f"{PAGE}-table", page_size=25, sort_action="native", filter_action="native",
             style_table={"overflowX": "auto"}, style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal",
@@ -77,7 +80,14 @@ def table_frame(snap, indicators: list[str], regions: list[str], history: bool, 
         region_name=frame["region"].map(lambda c: snap.region_name(c, lang)),
         unit=frame["indicator"].map(lambda c: catalog.units[catalog.indicators[c].unit].name.pick(lang)),
         confidence=frame["confidence"].map(lambda c: t(f"confidence.{c}", lang)),
+        flags=frame["flags"].fillna("") if "flags" in frame else "",
     )
+    # The publication cited, in the page's language (the mirror where it was read stays in ``source``);
+    # with its id, so that a downloaded table uploads again unchanged.
+    pubs = snap.publications.set_index("id") if len(snap.publications) else None
+    for column, field in (("publisher", "publisher"), ("publication", "title")):
+        names = {} if pubs is None else pubs[f"{field}_{'en' if lang == 'en' else 'zh'}"].to_dict()
+        frame[column] = frame["publication_id"].map(names).astype(object).where(frame["publication_id"].notna(), "")
     return frame[COLUMNS + (HISTORY_COLUMNS if history else [])].reset_index(drop=True)
 
 
@@ -85,7 +95,8 @@ def _header(column: str, lang: str) -> str:
     names = {"indicator": "common.indicator", "region": "common.region", "year": "common.year",
              "value": "common.value", "unit": "common.unit", "source": "common.source",
              "confidence": "common.confidence", "published_on": "common.published", "batch": "common.batch",
-             "note": "common.note", "status": "common.status"}
+             "note": "common.note", "status": "common.status", "flags": "common.flags",
+             "publication": "common.publication", "publisher": "common.publisher"}
     if column in names:
         return t(names[column], lang) + (" (code)" if column in ("indicator", "region") else "")
     return {"indicator_name": t("common.indicator", lang), "region_name": t("common.region", lang),
@@ -123,6 +134,20 @@ def to_excel(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     csv_safe(frame).to_excel(buffer, index=False, sheet_name="observations")
     return buffer.getvalue()
+
+
+def _metadata_links(catalog, codes: list[str], lang: str) -> list:
+    """A metadata link for each indicator chosen (with none chosen, the table holds them all: the index)."""
+    links = [dcc.Link(f"{ICON} {catalog.indicators[c].short_name.pick(lang)}", href=metadata_href(c, lang),
+                      id=f"{PAGE}-metadata-{c}", className="me-3 text-nowrap") for c in codes]
+    return [html.Span(t("meta.links", lang), className="text-muted me-2"),
+            *(links or [dcc.Link(f"{ICON} {t('meta.all', lang)}", href=metadata_href(None, lang), id=f"{PAGE}-metadata-all")])]
+
+
+@callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicators", "value"), State(f"{PAGE}-lang", "data"),
+          prevent_initial_call=True)
+def metadata(indicators, lang):
+    return _metadata_links(current().catalog, indicators or [], normalise_lang(lang))
 
 
 sync_url(PAGE, [("indicators", f"{PAGE}-indicators", "value"), ("regions", f"{PAGE}-regions", "value"),

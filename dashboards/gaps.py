@@ -11,8 +11,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_frame, sync_url
-from dashboards._status import provisional_mark, status_badge
-from indicators import views
+from dashboards._metadata_link import metadata_link
+from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge
+from indicators import progress, views
 from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
 
 dash.register_page(__name__, path="/gaps", order=2, nav_key="nav.gaps", title="目标差距 Target gaps")
@@ -86,16 +87,23 @@ def _table(rows: pd.DataFrame, snap, lang: str):
             return fmt_value(v, ind.unit, unit, lang) if pd.notna(v) else "–"
 
         body.append(html.Tr([
-            html.Td(dcc.Link(ind.short_name.pick(lang), href=nav_href("/trend", lang, indicator=ind.code))),
-            html.Td(f"{val(r.baseline_value)} ({int(r.baseline_year)})" if pd.notna(r.baseline_year) else "–"),
-            html.Td(f"{val(r.latest_value)} ({int(r.latest_year)})" if pd.notna(r.latest_year) else "–"),
-            html.Td(f"{target.wording.pick(lang) if target else val(r.target)} ({int(r.milestone_year)})"),
+            html.Td([dcc.Link(ind.short_name.pick(lang), href=nav_href("/trend", lang, indicator=ind.code)), " ",
+                     metadata_link(ind.code, lang, compact=True)]),
+            html.Td([f"{val(r.baseline_value)} ({int(r.baseline_year)})", flag_mark(r.baseline_flags, lang),
+                     html.Div(progress.baseline_label(r._asdict(), lang), className="im-label")]
+                    if pd.notna(r.baseline_year) else "–"),
+            html.Td([f"{val(r.latest_value)} ({int(r.latest_year)})", flag_mark(r.latest_flags, lang)]
+                    if pd.notna(r.latest_year) else "–"),
+            html.Td([f"{target.wording.pick(lang) if target else val(r.target)} ({int(r.milestone_year)})",
+                     html.Div(f"{val(r.band_low)} – {val(r.band_high)} (±{fmt_number(r.tolerance)})",
+                              className="im-label") if pd.notna(r.tolerance) else None]),
             html.Td(fmt_gap(r.gap, ind.unit, unit, lang, signed=True) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
                                                            if pd.notna(r.progress_share) and r.progress_share < 1
                                                            else "")),
             html.Td(_rate(r.actual_rate, r.rate_unit)), html.Td(_rate(r.required_rate, r.rate_unit)),
             html.Td(fmt_number(r.ratio, decimals=2) if pd.notna(r.ratio) else "–"),
-            html.Td([status_badge(r.status, lang), provisional_mark(r.guard, lang)]),
+            html.Td([status_badge(r.status, lang, r._asdict(), id=f"{PAGE}-status-{r.indicator}-{r.milestone_year}"),
+                     provisional_mark(r.guard, lang), caveat_notes(r._asdict(), lang)]),
         ]))
     return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white")
 

@@ -1,7 +1,8 @@
 """Overview (home page): the plan at a glance, indicators grouped by pillar with status, gap and sparkline.
 
 Rendered entirely by ``layout`` from the query string (lang) and the cached snapshot: no callbacks, so the
-page is one server round trip. Each card links to the indicator's trend page.
+page is one server round trip. Each card links to the indicator's trend page, and beside that link to its
+metadata page.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboards._common import current, nav_href, page_header
-from dashboards._status import provisional_mark, status_badge
+from dashboards._metadata_link import metadata_link
+from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
 from indicators.progress import status_label
@@ -101,6 +103,7 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
     if latest is not None:
         body.append(html.Div([
             html.Span(fmt_value(latest["value"], ind.unit, unit.name.pick(lang), lang), className="im-value"),
+            flag_mark(latest.get("flags"), lang),
             html.Span(f"  {int(latest['year'])}", className="im-label ms-1"),
         ]))
     else:
@@ -108,11 +111,10 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
     target_text = _target_text(ind, row, lang)
     body.append(html.Div(target_text, className="im-label"))
     if row is not None:
-        body.append(html.Div([status_badge(row["status"], lang), provisional_mark(row.get("guard"), lang),
-                              _gap_text(row, ind, unit, lang)],
+        body.append(html.Div([status_badge(row["status"], lang, row, id=f"status-{ind.code}"),
+                              provisional_mark(row.get("guard"), lang), _gap_text(row, ind, unit, lang)],
                              className="d-flex flex-wrap align-items-center gap-2 my-1"))
-        if bool(row.get("stale")):
-            body.append(html.Div("⚠ " + t("overview.stale", lang), className="small text-danger"))
+        body.append(caveat_notes(row, lang, id=f"caveats-{ind.code}"))
     if len(series) > 1:
         target = float(row["target"]) if row is not None and pd.notna(row.get("target")) else None
         year = int(row["milestone_year"]) if row is not None and pd.notna(row.get("milestone_year")) else None
@@ -120,11 +122,14 @@ def _card(snap, ind, headline: pd.DataFrame, lang: str):
         body.append(html.Img(src="data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
                              className="im-spark", alt="", id=f"spark-{ind.code}"))
     if latest is not None:
-        body.append(html.Div(f"{t('common.source', lang)}: {_short(latest['source'])} · "
+        cited = snap.citations(series[series["year"] == latest["year"]], lang)
+        cite = cited[0] if cited else str(latest["source"])
+        body.append(html.Div(f"{t('common.source', lang)}: {_short(cite, 60)} · "
                              f"{t('common.confidence', lang)}: {t('confidence.' + latest['confidence'], lang)}",
-                             className="im-source", title=latest["source"]))
+                             className="im-source", title=f"{cite}\n{latest['source']}"))
     href = nav_href("/trend", lang, indicator=ind.code)
-    return html.Div(dcc.Link(body, href=href, className="d-block p-3", id=f"card-{ind.code}"), className="im-card")
+    return html.Div([dcc.Link(body, href=href, className="d-block p-3 pb-1", id=f"card-{ind.code}"),
+                     _card_metadata_link(ind.code, lang)], className="im-card")
 
 
 def _goal_card(snap, ind, headline: pd.DataFrame, lang: str):
@@ -144,7 +149,13 @@ def _goal_card(snap, ind, headline: pd.DataFrame, lang: str):
                          _status_icon(statuses.get(e.code), lang)])
                 for e in evidence if e.kind != "qualitative"], className="small mb-0 mt-1 im-evidence"))
         items.append(html.Div(f"{t('common.source', lang)}: {_short(target.source)}", className="im-source"))
-    return html.Div(html.Div(items, className="p-3"), className="im-card", id=f"card-{ind.code}")
+    return html.Div([html.Div(items, className="p-3 pb-1"), _card_metadata_link(ind.code, lang)],
+                    className="im-card", id=f"card-{ind.code}")
+
+
+def _card_metadata_link(code: str, lang: str) -> html.Div:
+    """Beside the card's own link (links do not nest): definition, sources and processing."""
+    return html.Div(metadata_link(code, lang, link_id=f"meta-card-{code}", class_name="small"), className="px-3 pb-2")
 
 
 def _status_icon(status: str | None, lang: str):

@@ -21,9 +21,10 @@ from dashboards._common import (
     split_param,
     sync_url,
 )
-from dashboards._status import status_badge
+from dashboards._metadata_link import metadata_link
+from dashboards._status import flag_mark, status_badge
 from indicators import progress, views
-from indicators.i18n import fmt_value, normalise_lang, t
+from indicators.i18n import fmt_number, fmt_value, normalise_lang, t
 
 dash.register_page(__name__, path="/trend", order=1, nav_key="nav.trend", title="趋势 Trend")
 
@@ -78,7 +79,9 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
         ], className="g-3 mb-3"),
         dbc.Checklist(id=f"{PAGE}-vintages", options=[{"label": t("common.show_vintages", lang), "value": "1"}],
                       value=["1"] if vintages == "1" else [], switch=True, className="mb-2"),
-        html.H2(id=f"{PAGE}-title", className="h5 mt-2 mb-1"),
+        html.Div([html.H2(id=f"{PAGE}-title", className="h5 mb-0 me-2"),
+                  html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small")],
+                 className="d-flex flex-wrap align-items-baseline mt-2 mb-1"),
         html.Div(id=f"{PAGE}-export-links"),
         dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, style={"height": "480px"}), type="dot"),
         dbc.Row([
@@ -150,9 +153,15 @@ def _why(rows: pd.DataFrame, lang: str, show_targets: bool):
         return [title, html.P(t("overview.no_target", lang), className="text-muted mb-0")]
     blocks = [title]
     for _, row in rows.iterrows():
-        heading = [status_badge(row["status"], lang)]
+        heading = [status_badge(row["status"], lang, row, id=f"{PAGE}-status-{len(blocks)}")]
         if pd.notna(row.get("milestone_year")):
             heading.append(html.Span(f" {t('common.milestone', lang)} {int(row['milestone_year'])}", className="ms-2"))
+        basis = progress.baseline_label(row, lang)
+        if basis:
+            heading.append(html.Span(f" · {t('common.baseline', lang)}: {basis}", className="ms-1 small text-muted"))
+        if pd.notna(row.get("tolerance")):
+            heading.append(html.Span(f" · {t('common.tolerance', lang)} ±{fmt_number(float(row['tolerance']))}",
+                                     className="ms-1 small text-muted"))
         blocks.append(html.Div(heading, className="mb-1"))
         blocks.append(html.Ul([html.Li(s) for s in progress.explain(row, lang)], className="small"))
     return blocks
@@ -164,16 +173,26 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
         return [title, empty_state(t("empty.no_data", lang), link=nav_href("/upload", lang), link_text=t("nav.upload", lang))]
     rows = series.sort_values(["region", "year"])
     header = html.Thead(html.Tr([html.Th(t(k, lang)) for k in
-                                 ("common.region", "common.year", "common.value", "common.source", "common.confidence")]))
+                                 ("common.region", "common.year", "common.value", "common.publication",
+                                  "common.source", "common.confidence")]))
     body = html.Tbody([
         html.Tr([
             html.Td(snap.region_name(r.region, lang)), html.Td(r.year),
-            html.Td(fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), className="text-nowrap"),
-            html.Td(r.source, className="im-source"), html.Td(t(f"confidence.{r.confidence}", lang)),
+            html.Td([fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), flag_mark(r.flags, lang)],
+                    className="text-nowrap"),
+            html.Td(r.citation), html.Td(r.source, className="im-source"),
+            html.Td(t(f"confidence.{r.confidence}", lang)),
         ]) for r in rows.itertuples(index=False)
     ])
     return [title, html.Div(dbc.Table([header, body], size="sm", striped=True, className="mb-0"),
                             style={"maxHeight": "420px", "overflowY": "auto"})]
+
+
+@callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),
+          prevent_initial_call=True)
+def metadata(indicator: str, lang: str):
+    """Beside the chart's title: the chosen indicator's definition, sources and processing."""
+    return metadata_link(indicator, normalise_lang(lang), link_id=f"{PAGE}-metadata-link")
 
 
 sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value"),

@@ -3,7 +3,8 @@
 The file is parsed with the same ingestion code as the CLI (``indicators.ingest``): detected encoding,
 delimiter and layout; the rows as understood; the validation report (downloadable); the diff against the
 database. Commit is allowed only without errors (or with "load valid rows only") and only for a signed-in
-editor: every callback here checks the role on the server. Everything from the file is shown as text.
+editor: every callback here checks the role on the server. Everything from the file is shown as text. The
+year field is for a table as published whose title names no year (``indicators.ingest.published``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def layout(lang: str | None = None, **_):
                      dcc.Dropdown(id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
                          {"label": t("upload.auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
                          {"label": "GB18030 / GBK", "value": "gb18030"}])], md=3),
-            dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text", debounce=True)], md=6),
+            dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text", debounce=True)], md=4),
+            # A table as published takes its year from its title; this is for a title without one.
+            dbc.Col([dbc.Label(t("common.year", lang)), dbc.Input(id=f"{PAGE}-year", type="number", min=1900, max=2100,
+                                                               step=1, debounce=True)], md=2),
             dbc.Col([dbc.Label(t("upload.confidence", lang)),
                      dcc.Dropdown(id=f"{PAGE}-confidence", value=None, options=[
                          {"label": t(f"confidence.{c}", lang), "value": c} for c in ("high", "medium", "low")])], md=3),
@@ -75,29 +79,31 @@ def _decode(contents: str) -> bytes:
     return base64.b64decode(contents.split(",", 1)[1])
 
 
-def _options(encoding: str | None, source: str | None, confidence: str | None) -> ingest.IngestOptions:
+def _options(encoding: str | None, source: str | None, confidence: str | None, year=None) -> ingest.IngestOptions:
     return ingest.IngestOptions(encoding=None if encoding in (None, "auto") else encoding,
-                                source=(source or "").strip() or None, confidence=confidence or None)
+                                source=(source or "").strip() or None, confidence=confidence or None,
+                                year=int(year) if isinstance(year, int | float) else None)
 
 
-def parse_upload(contents: str, file_name: str, encoding=None, source=None, confidence=None) -> ingest.ParsedFile:
+def parse_upload(contents: str, file_name: str, encoding=None, source=None, confidence=None,
+                 year=None) -> ingest.ParsedFile:
     snap = current()
     return ingest.parse_file(_decode(contents), file_name or "upload.csv", snap.catalog, snap.engine,
-                             _options(encoding, source, confidence))
+                             _options(encoding, source, confidence, year))
 
 
 @callback(Output(f"{PAGE}-preview", "children"), Output(f"{PAGE}-commit-area", "hidden"),
           Output(f"{PAGE}-result", "children", allow_duplicate=True),
           Input(f"{PAGE}-file", "contents"), Input(f"{PAGE}-encoding", "value"), Input(f"{PAGE}-source", "value"),
-          Input(f"{PAGE}-confidence", "value"), State(f"{PAGE}-file", "filename"), State(f"{PAGE}-lang", "data"),
-          prevent_initial_call=True)
-def preview(contents, encoding, source, confidence, file_name, lang):
+          Input(f"{PAGE}-confidence", "value"), Input(f"{PAGE}-year", "value"), State(f"{PAGE}-file", "filename"),
+          State(f"{PAGE}-lang", "data"), prevent_initial_call=True)
+def preview(contents, encoding, source, confidence, year, file_name, lang):
     lang = normalise_lang(lang)
     if editor_or_none() is None:
         return dbc.Alert(t("auth.need_editor", lang), color="danger"), True, None
     if not contents:
         return None, True, None
-    parsed = parse_upload(contents, file_name, encoding, source, confidence)
+    parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
     return render_preview(parsed, lang), parsed.rejected(skip_invalid=True), None
 
 
@@ -197,11 +203,12 @@ def _rows_table(parsed, snap, lang: str):
 
 @callback(Output(f"{PAGE}-report-file", "data"), Input(f"{PAGE}-report-download", "n_clicks"),
           State(f"{PAGE}-file", "contents"), State(f"{PAGE}-file", "filename"), State(f"{PAGE}-encoding", "value"),
-          State(f"{PAGE}-source", "value"), State(f"{PAGE}-confidence", "value"), prevent_initial_call=True)
-def download_report(_n, contents, file_name, encoding, source, confidence):
+          State(f"{PAGE}-source", "value"), State(f"{PAGE}-confidence", "value"), State(f"{PAGE}-year", "value"),
+          prevent_initial_call=True)
+def download_report(_n, contents, file_name, encoding, source, confidence, year):
     if editor_or_none() is None or not contents:
         raise dash.exceptions.PreventUpdate
-    parsed = parse_upload(contents, file_name, encoding, source, confidence)
+    parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
     return dcc.send_string(json.dumps(parsed.report.to_dict(), ensure_ascii=False, indent=1, default=str),
                            f"{file_name or 'upload'}.report.json")
 
@@ -209,15 +216,16 @@ def download_report(_n, contents, file_name, encoding, source, confidence):
 @callback(Output(f"{PAGE}-result", "children"), Input(f"{PAGE}-commit", "n_clicks"),
           State(f"{PAGE}-file", "contents"), State(f"{PAGE}-file", "filename"), State(f"{PAGE}-encoding", "value"),
           State(f"{PAGE}-source", "value"), State(f"{PAGE}-confidence", "value"), State(f"{PAGE}-note", "value"),
-          State(f"{PAGE}-skip", "value"), State(f"{PAGE}-lang", "data"), prevent_initial_call=True)
-def commit(_n, contents, file_name, encoding, source, confidence, note, skip, lang):
+          State(f"{PAGE}-skip", "value"), State(f"{PAGE}-lang", "data"), State(f"{PAGE}-year", "value"),
+          prevent_initial_call=True)
+def commit(_n, contents, file_name, encoding, source, confidence, note, skip, lang, year):
     lang = normalise_lang(lang)
     editor = editor_or_none()
     if editor is None:  # the server decides, whatever the page showed
         return dbc.Alert(t("auth.need_editor", lang), color="danger", id=f"{PAGE}-denied")
     if not contents:
         raise dash.exceptions.PreventUpdate
-    parsed = parse_upload(contents, file_name, encoding, source, confidence)
+    parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
     return commit_parsed(parsed, editor.name, note, bool(skip), lang)
 
 

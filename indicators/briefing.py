@@ -11,7 +11,7 @@ import html
 import io
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -26,7 +26,8 @@ STATUS_COLUMNS = [
     "indicator", "region", "milestone_year", "target", "qualifier", "baseline_year", "baseline_value",
     "latest_year", "latest_value", "gap", "progress_share", "actual_rate", "required_rate",
     "required_rate_from_latest", "ratio", "status", "expected_at_target", "attainment_year", "stale",
-    "method_disagreement",
+    "method_disagreement", "baseline_basis", "baseline_confidence", "latest_confidence", "latest_flags",
+    "series_breaks", "caveats",
 ]
 
 
@@ -37,6 +38,7 @@ class Chart:
     finding: str
     sources: list[str]
     figure: go.Figure
+    caveats: list[str] = field(default_factory=list)  # what the status rests on, as sentences
 
 
 def data_as_of(snap: Snapshot) -> str:
@@ -52,10 +54,17 @@ def indicator_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[
     """The trend chart of one indicator in the briefing template."""
     view = views.trend_view(snap, indicator, lang=lang, regions=regions)
     sentence = views.finding(snap, indicator, lang)
-    sources = view.series.sort_values("year", ascending=False)["source"].tolist()
+    sources = snap.citations(view.series, lang)
+    notes = caveat_sentences(view.assessment, lang)
     fig = export.briefing_template(view.figure, title=view.title, subtitle=sentence, sources=sources,
-                                   data_as_of=data_as_of(snap), lang=lang, size=size)
-    return Chart(indicator=indicator, title=view.title, finding=sentence, sources=list(dict.fromkeys(sources)), figure=fig)
+                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes)
+    return Chart(indicator=indicator, title=view.title, finding=sentence, sources=sources, figure=fig, caveats=notes)
+
+
+def caveat_sentences(rows: pd.DataFrame, lang: str) -> list[str]:
+    """The caveats of an indicator's assessment rows, each sentence once (several milestones share them)."""
+    sentences = [s for _, row in rows.iterrows() for s in progress.caveat_sentences(row, lang)]
+    return list(dict.fromkeys(sentences))
 
 
 def gaps_chart(snap: Snapshot, *, lang: str, pillar: str | None = None, milestone: int | None = None,
@@ -66,7 +75,8 @@ def gaps_chart(snap: Snapshot, *, lang: str, pillar: str | None = None, mileston
     counts = rows["status"].value_counts()
     parts = [f"{progress.status_label(s, lang)} {n}" for s, n in counts.items()]
     title = ("目标差距" if lang == "zh" else "Gap to target") + (f" · {milestone}" if milestone else "")
-    sources = [tg.source for code in rows["indicator"] for tg in snap.catalog.indicators[code].targets]
+    sources = [plan_citation(snap, tg.plan, lang) for code in rows["indicator"]
+               for tg in snap.catalog.indicators[code].targets if tg.qualifier != "none"]
     fig = export.briefing_template(fig, title=title, subtitle=("; " if lang == "en" else ";").join(parts),
                                    sources=sources, data_as_of=data_as_of(snap), lang=lang, size=size)
     return Chart(indicator="gaps", title=title, finding="; ".join(parts), sources=list(dict.fromkeys(sources)), figure=fig)
@@ -81,10 +91,21 @@ def compare_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[st
     over_time, _, series = drawn
     title = views.chart_title(snap, indicator, lang)
     sentence = views.finding(snap, indicator, lang)
-    sources = series.sort_values("year", ascending=False)["source"].tolist()
+    sources = snap.citations(series, lang)
+    home = snap.catalog.programme.home_region
+    a = snap.assessment
+    notes = caveat_sentences(a[(a["indicator"] == indicator) & (a["region"] == home)], lang)
     fig = export.briefing_template(over_time, title=title, subtitle=sentence, sources=sources,
-                                   data_as_of=data_as_of(snap), lang=lang, size=size)
-    return Chart(indicator=indicator, title=title, finding=sentence, sources=list(dict.fromkeys(sources)), figure=fig)
+                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes)
+    return Chart(indicator=indicator, title=title, finding=sentence, sources=sources, figure=fig, caveats=notes)
+
+
+def plan_citation(snap: Snapshot, plan: str, lang: str) -> str:
+    """A plan as its citation: issuer《name》, date published."""
+    p = snap.catalog.plans[plan]
+    if lang == "en":
+        return f"{p.issuer.en}, “{p.name.en}”, {p.published}"
+    return f"{p.issuer.zh}《{p.name.zh.strip('《》')}》,{p.published}"
 
 
 def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicators: list[str] | None = None) -> go.Figure:
@@ -109,7 +130,8 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
             targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
                                                                        if pd.notna(r.milestone_year) else ""))
         colour, icon, _ = status_style(r.status)
-        statuses.append(f"{icon} {progress.status_label(r.status, lang)}")
+        weak = f" ⚠ {'暂定' if lang == 'zh' else 'tentative'}" if progress.tentative(r.caveats, r.status) else ""
+        statuses.append(f"{icon} {progress.status_label(r.status, lang)}{weak}")
         fills.append(colour)
     header = ["指标", "最新值", "目标", "状态"] if lang == "zh" else ["Indicator", "Latest", "Target", "Status"]
     white = ["#ffffff"] * len(names)
@@ -180,6 +202,7 @@ def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
     rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.pick(lang)))
     rows.insert(rows.columns.get_loc("status") + 1, "status_label",
                 rows["status"].map(lambda s: progress.status_label(s, lang)))
+    rows["caveat_text"] = [" ".join(progress.caveat_sentences(r, lang)) for _, r in rows.iterrows()]
     return rows
 
 
@@ -190,8 +213,10 @@ def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) 
              f"{'导出于' if lang == 'zh' else 'Exported'}: {date.today():%Y-%m-%d}", "",
              "![scorecard](scorecard.png)", ""]
     for name, chart in entries:
-        lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", "",
-                  ("来源:" if lang == "zh" else "Sources:")]
+        lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", ""]
+        if chart.caveats:
+            lines += [("提示:" if lang == "zh" else "Caveats:")] + [f"- ⚠ {_md_text(c)}" for c in chart.caveats] + [""]
+        lines += [("来源:" if lang == "zh" else "Sources:")]
         lines += [f"- {_md_text(s)}" for s in chart.sources] + [""]
     return "\n".join(lines)
 
@@ -212,6 +237,7 @@ def index_html(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> s
     for name, chart in entries:
         parts += [f"<h2>{esc(chart.title)}</h2><p>{esc(chart.finding)}</p>",
                   f"<img src='{esc(name)}' style='width:100%'>",
+                  "".join(f"<p style='color:#6b4e00'>⚠ {esc(c)}</p>" for c in chart.caveats),
                   "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in chart.sources) + "</ul>"]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -180,6 +180,9 @@ def init(cli: Cli) -> None:
             click.echo(f"data: {name} loaded as batch {batch} ({detail})")
         else:
             click.echo(f"data: {name} already loaded (batch {batch})")
+    if report.withdrawn:
+        click.echo(f"data: {report.withdrawn} values no longer in the shipped files withdrawn (kept in the history) "
+                   f"/ 已撤回 {report.withdrawn} 个不再随附的数值(保留在历史中)")
     click.echo("Done: changes applied. 完成。" if report.changed else "Nothing to do: already up to date. 无需更改。")
 
 
@@ -224,7 +227,7 @@ def list_observations(cli: Cli, indicator, region, as_of, history, fmt) -> None:
     engine = cli.engine
     frame = queries.observations(engine, indicator=ind, region=reg, as_of=as_of, history=history)
     columns = ["indicator", "region", "year", "value", "unit", "source", "confidence", "batch", "published_on", "note",
-               "publisher", "publication", "flags"]
+               "publisher", "publication", "publication_id", "flags"]
     if history:
         columns += ["version", "status"]
     emit(frame[columns], fmt, title="Observations / 观测值")
@@ -271,6 +274,9 @@ def _check_encoding(_ctx, _param, value: str | None) -> str | None:
 @click.option("--source", help="Source for values whose line names none (e.g. the bulletin's title and URL).")
 @click.option("--confidence", type=click.Choice(["high", "medium", "low"]),
               help="Confidence for values whose line gives none (default: medium, with a warning).")
+@click.option("--year", type=click.IntRange(1900, 2100),
+              help="For a table as published (title, then one column per indicator): the year of its values "
+                   "when the title names none; must agree with the title's year when it names one.")
 @click.option("--max-size", "max_mb", type=click.FloatRange(min=0, min_open=True), default=50.0,
               show_default=True, help="Largest file accepted, in MB.")
 @click.option("--user", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
@@ -278,7 +284,9 @@ def _check_encoding(_ctx, _param, value: str | None) -> str | None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="How to print the report.")
 @pass_cli
-def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confidence, max_mb, user, note, fmt) -> None:
+def ingest_files(
+    cli: Cli, files, encoding, dry_run, skip_invalid, source, confidence, year, max_mb, user, note, fmt
+) -> None:
     """Load CSV files of observations, one batch per file, all in one transaction.
 
     Any error in any file rejects them all (exit 1) unless --skip-invalid; a file loaded before is not
@@ -287,7 +295,7 @@ def ingest_files(cli: Cli, files, encoding, dry_run, skip_invalid, source, confi
     from indicators import ingest
 
     catalog, engine = cli.catalog, cli.engine
-    options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence,
+    options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence, year=year,
                                    max_bytes=int(max_mb * 1024 * 1024))
     results: list[BatchResult | None]
     if len(files) == 1 and not dry_run and not skip_invalid:  # one file: loaded while it is read
@@ -409,12 +417,13 @@ def revert(cli: Cli, batch: int, user: str, note: str | None) -> None:
 
 
 STATUS_COMPACT_COLUMNS = ["indicator", "region", "milestone_year", "target", "latest_year", "latest_value", "gap",
-                          "ratio", "status_label", "attainment_year"]
+                          "ratio", "status_label", "attainment_year", "caveats"]
 STATUS_TABLE_COLUMNS = [
     "indicator", "region", "milestone_year", "target", "qualifier", "baseline_year", "baseline_value",
     "latest_year", "latest_value", "gap", "progress_share", "actual_rate", "required_rate",
     "required_rate_from_latest", "ratio", "status", "status_label", "expected_at_target", "attainment_year",
-    "stale", "method_disagreement",
+    "stale", "method_disagreement", "baseline_basis", "baseline_confidence", "latest_confidence", "latest_flags",
+    "series_breaks", "caveats",
 ]
 
 

@@ -341,8 +341,10 @@ def briefing_template(
     lang: str,
     size: str = "slide",
     exported: date | None = None,
+    notes: list[str] = (),  # type: ignore[assignment]
 ) -> go.Figure:
-    """A copy of ``fig`` dressed for a briefing: big title, one-line finding, footer with sources and dates."""
+    """A copy of ``fig`` dressed for a briefing: big title, one-line finding, footer with the caveats of the
+    status (⚠, at most two lines), the publications cited, and dates."""
     exported = exported or date.today()
     out = go.Figure(fig)
     spec = SIZES[size]
@@ -353,13 +355,15 @@ def briefing_template(
     lines = [_shorten(s, per_line - 4) for s in unique_sources[:2]]
     more = f" (+{len(unique_sources) - 2})" if len(unique_sources) > 2 else ""
     shown = "<br>".join(f"{src_label}: {line}" for line in lines) + more
-    footer = f"{shown}<br>{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · innovation-monitor"
+    caveat = [f"⚠ {_shorten(n, per_line - 4)}" for n in list(dict.fromkeys(notes))[:2]]
+    footer = "<br>".join([*caveat, shown, f"{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · "
+                                          "innovation-monitor"])
     out.update_layout(
         title={"text": f"<b>{title}</b><br><span style='font-size:0.8em;color:#444'>{subtitle}</span>",
                "x": 0.02, "xanchor": "left", "y": 0.965, "yref": "container", "yanchor": "top",
                "font": {"size": 24 if size == "slide" else 20}},
         font={"family": FONT_FAMILY, "size": 15 if size == "slide" else 13},
-        margin={"l": 80, "r": 40, "t": 130, "b": 165 if size == "slide" else 150},
+        margin={"l": 80, "r": 40, "t": 130, "b": (165 if size == "slide" else 150) + 17 * len(caveat)},
         width=spec.width, height=spec.height, paper_bgcolor="white",
         legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0},
     )

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from indicators import flags
 from indicators.i18n import fmt_number, fmt_value, t
+from indicators.progress.caveats import tentative as is_tentative
 
 FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 HOME_COLOUR = "#0072B2"
@@ -42,6 +44,7 @@ STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     "acceleration_needed": ("#F0E442", "◐", "#000000"),
     "stagnation_or_regression": ("#D55E00", "✖", "#ffffff"),
     "insufficient_data": ("#BBBBBB", "…", "#000000"),
+    "not_comparable": ("#D9D9D9", "≠", "#000000"),
     "qualitative": ("#DDDDDD", "ⓘ", "#000000"),
 }
 DEFAULT_STYLE = ("#BBBBBB", "?", "#000000")
@@ -76,15 +79,24 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int | None 
 
 
 def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> list[str]:
+    """Each value's hover: the number with its flags ("6.58 p") and their words, confidence, publication.
+
+    The publication is the ``citation`` column where the caller added one (``Snapshot.with_citations``),
+    else the value's source text.
+    """
     src, conf = t("common.source", lang), t("common.confidence", lang)
+    cited = "citation" in frame
     texts = []
     for row in frame.itertuples(index=False):
-        source = str(row.source)
+        source = str(row.citation if cited and row.citation else row.source)
         if len(source) > 160:
             source = source[:157] + "…"
+        flag_text = getattr(row, "flags", None)
+        found = flags.codes(flag_text)
+        words = "<br>" + ", ".join(f"{c} = {flags.FLAGS[c].pick(lang)}" for c in found) if found else ""
         texts.append(
-            f"<b>{row.year}</b>: {fmt_value(row.value, unit_code, unit_name, lang)}<br>"
-            f"{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: {_wrap(source)}"
+            f"<b>{row.year}</b>: {flags.with_flags(fmt_value(row.value, unit_code, unit_name, lang), flag_text)}"
+            f"{words}<br>{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: {_wrap(source)}"
         )
     return texts
 
@@ -217,8 +229,9 @@ def trend(
 
 
 def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
-    """A dashed line before each edition that changed the ranking's field, with a short label."""
-    prefix = "口径变化" if lang == "zh" else "break"
+    """A dashed line before each series break (a ranking's new field, a GDP revision, a change of scope),
+    with a short label; the break's full text in its hover."""
+    prefix = "断点" if lang == "zh" else "break"
     for e in editions:
         fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1})
         fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
@@ -244,10 +257,14 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
     colours = [status_style(s)[0] for s in rows["status"]]
     drawn = rows["_share"].clip(lower=0, upper=1).fillna(0)
     texts = []
-    for value, status in zip(rows["_share"], rows["status"], strict=True):
+    caveats = rows["caveats"] if "caveats" in rows else pd.Series("", index=rows.index)
+    tentative = [is_tentative(c, s) for c, s in zip(caveats, rows["status"], strict=True)]
+    for value, status, weak in zip(rows["_share"], rows["status"], tentative, strict=True):
         label = f"{status_style(status)[1]} {status_labels.get(status, status)}"
         if pd.notna(value) and status not in ("within_band", "above_band"):
             label += f" · {'≥100' if value >= 1 else fmt_number(value * 100, decimals=0)}%"
+        if weak:  # a status on a weak basis is marked, never drawn like a firm one
+            label += f" ⚠ {t('common.tentative', lang)}"
         texts.append(label)
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=[1] * len(rows), orientation="h", marker={"color": "#EEEEEE"},
@@ -256,7 +273,8 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
         y=names, x=drawn, orientation="h", width=0.45, showlegend=False,
         marker={"color": colours, "line": {"color": "#333333", "width": 0.5},
                 # hatched: inside an "about" band, where a share of the distance is not defined
-                "pattern": {"shape": ["/" if s in ("within_band", "above_band") else "" for s in rows["status"]],
+                "pattern": {"shape": ["/" if s in ("within_band", "above_band") else "." if weak else ""
+                                      for s, weak in zip(rows["status"], tentative, strict=True)],
                             "fgcolor": "#ffffff", "solidity": 0.3}},
         text=texts, textposition="outside", cliponaxis=False, hoverinfo="text",
         hovertext=[f"{n}: {t}" for n, t in zip(names, texts, strict=True)],

@@ -31,6 +31,7 @@ class InitReport:
     schema_after: str | None = None
     catalog_changes: dict[str, int] = field(default_factory=dict)
     files: list[tuple[str, str, int | None, dict]] = field(default_factory=list)
+    withdrawn: int = 0  # values the shipped files no longer hold, retracted
 
     @property
     def changed(self) -> bool:
@@ -38,6 +39,7 @@ class InitReport:
             self.schema_before != self.schema_after
             or any(self.catalog_changes.values())
             or any(status == "loaded" for _, status, _, _ in self.files)
+            or self.withdrawn > 0
         )
 
 
@@ -138,17 +140,25 @@ def run_init(engine: Engine, catalog: Catalog | None = None, data_dir: Path | No
     report.schema_before, report.schema_after = db.migrate(engine)
     with engine.begin() as conn:
         report.catalog_changes = sync_catalog(conn, catalog)
+    shipped = []
     for path in sorted(data_dir.glob("*.csv")):
         content = path.read_bytes()
         checksum = file_checksum(content)
+        frame = read_shipped_file(path, catalog)
+        shipped.append(frame[KEY])
         with db.writing(engine) as conn:
             loaded = find_loaded_batch(conn, checksum)
             if loaded is not None:
                 report.files.append((path.name, "unchanged", loaded, {}))
                 continue
-            frame = read_shipped_file(path, catalog)
             result = apply_batch(conn, frame, kind="seed", user=SEED_USER, file_name=path.name, checksum=checksum,
                                  note="shipped reference data")
             report.files.append((path.name, "loaded", result.batch_id,
                                  {"new": result.n_new, "revised": result.n_revised, "unchanged": result.n_unchanged}))
+    # A value the shipped files no longer hold (withdrawn, see data/CHANGELOG.md) leaves the current data;
+    # values that uploads brought are never touched.
+    with db.writing(engine) as conn:
+        report.withdrawn = store.withdraw_values(
+            conn, pd.concat(shipped, ignore_index=True) if shipped else pd.DataFrame(columns=KEY),
+            batch_kind="seed", user=SEED_USER, note="withdrawn from the shipped data")
     return report

@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 import pandas as pd
 from sqlalchemy import Engine
 
-from indicators import db, queries, settings
+from indicators import citations, db, queries, settings
 from indicators.catalog import Catalog, load_catalog
 
 _lock = threading.Lock()
@@ -41,6 +41,7 @@ class Snapshot:
     observations: pd.DataFrame
     regions: pd.DataFrame
     batches: pd.DataFrame
+    publications: pd.DataFrame = field(default_factory=pd.DataFrame)  # what the values cite (by id)
     _assessment: pd.DataFrame | None = field(default=None, repr=False)
     _by_indicator: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
@@ -83,6 +84,14 @@ class Snapshot:
         names.update({code: (r.name.zh, r.name.en) for code, r in self.catalog.regions.items()})
         return names
 
+    def citations(self, values: pd.DataFrame, lang: str) -> list[str]:
+        """The publications some values cite, newest first ("国家统计局《…》,2021-09-22")."""
+        return citations.citations(values, self.publications, lang)
+
+    def with_citations(self, values: pd.DataFrame, lang: str) -> pd.DataFrame:
+        """``values`` with a ``citation`` column: each value's publication as a citation in ``lang``."""
+        return values.assign(citation=citations.value_citations(values, self.publications, lang))
+
     def region_name(self, code: str, lang: str) -> str:
         """The region's name in ``lang``: the catalog's, else the one an upload gave, else the code."""
         names = self._region_names.get(code)
@@ -105,7 +114,7 @@ def snapshot(engine: Engine | None = None, catalog: Catalog | None = None, as_of
     snap = Snapshot(
         engine=engine, catalog=catalog, version=version, as_of=as_of,
         observations=queries.observations(engine, as_of=as_of),
-        regions=queries.regions(engine), batches=queries.batches(engine),
+        regions=queries.regions(engine), batches=queries.batches(engine), publications=queries.publications(engine),
     )
     with _lock:
         # keep only the newest few versions

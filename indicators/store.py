@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -143,13 +144,15 @@ class StoredKeys:
 
 def diff_against_current(
     conn: Connection, frame: pd.DataFrame, current: pd.DataFrame | None = None,
-    keys: StoredKeys | None = None,
+    keys: StoredKeys | None = None, keep: Collection[str] = (),
 ) -> pd.DataFrame:
     """Classify each incoming row as new, revised or unchanged against the current values.
 
     Returns the incoming rows with ``status``, ``current_id`` and ``old_value`` columns. ``current`` (from
     :func:`current_values`, read in the same transaction) saves reading the stored values again; ``keys``
-    (its :class:`StoredKeys`) saves indexing them again.
+    (its :class:`StoredKeys`) saves indexing them again. ``keep``: payload columns the incoming rows say
+    nothing about (an upload without a flag column, say: ``ingest.diff``); a row that gives a stored key again with the same value
+    and source takes the stored ones (in the diff returned, and so in what is written).
     """
     if keys is not None:
         current = keys.current
@@ -158,10 +161,13 @@ def diff_against_current(
     current_id = np.full(len(frame), np.nan)
     old_value = np.full(len(frame), np.nan)
     status = np.full(len(frame), "new", dtype=object)
+    diff = frame.copy()
     if len(current) and len(frame):
         found = (keys or StoredKeys(current)).positions(frame)
         matched = found >= 0
         new_at, old_at = np.flatnonzero(matched), found[matched]
+        if keep:
+            frame = diff = _keep_stored(diff, current, new_at, old_at, keep)
         same = np.ones(len(new_at), dtype=bool)
         for col in PAYLOAD:
             new, old = frame[col].iloc[new_at], current[col].iloc[old_at]
@@ -172,11 +178,27 @@ def diff_against_current(
         current_id[new_at] = current["current_id"].to_numpy()[old_at]
         old_value[new_at] = current["value"].astype(float).to_numpy()[old_at]
         status[new_at] = np.where(same, "unchanged", "revised")
-    diff = frame.copy()
     diff["current_id"] = current_id
     diff["old_value"] = old_value
     diff["status"] = status
     return diff
+
+
+def _keep_stored(
+    frame: pd.DataFrame, current: pd.DataFrame, new_at: np.ndarray, old_at: np.ndarray, columns: Collection[str]
+) -> pd.DataFrame:
+    """``frame`` with the stored ``columns`` on each row at ``new_at`` whose value and source equal those of
+    the stored row at ``old_at`` (changed in place: ``frame`` is the diff's own copy)."""
+    new, old = frame.iloc[new_at], current.iloc[old_at]
+    same = new["value"].astype(float).to_numpy() == old["value"].astype(float).to_numpy()
+    same &= as_text(new["source"]).to_numpy() == as_text(old["source"]).to_numpy()
+    if not same.any():
+        return frame
+    for col in columns:
+        values = np.array(frame[col].astype(object), dtype=object)
+        values[new_at[same]] = old[col].astype(object).to_numpy()[same]
+        frame[col] = pd.Categorical(values) if isinstance(frame[col].dtype, pd.CategoricalDtype) else values
+    return frame
 
 
 def as_text(column: pd.Series) -> pd.Series:
@@ -248,6 +270,7 @@ def apply_batch(
     n_rejected: int = 0,
     current: pd.DataFrame | None = None,
     diff: pd.DataFrame | None = None,
+    keep: Collection[str] = (),
 ) -> BatchResult:
     """Record ``frame`` (columns KEY + PAYLOAD, one row per key) as a new batch.
 
@@ -255,12 +278,13 @@ def apply_batch(
     batch that brought it; identical rows are counted and left alone. Returns the counts and the diff.
     ``current`` (from :func:`current_values`) may be passed when the caller knows the stored values have not
     changed since it read them (see :func:`latest_batch_id`); so may ``diff``, the result of
-    :func:`diff_against_current` of this ``frame`` against that ``current``.
+    :func:`diff_against_current` of this ``frame`` against that ``current`` (and ``keep``, the payload
+    columns ``frame`` says nothing about: see :func:`diff_against_current`).
     """
     if frame.duplicated(KEY).any():
         raise ValueError("a batch holds at most one value per indicator, region and year")
     if diff is None or current is None or len(diff) != len(frame):
-        diff = diff_against_current(conn, frame, current=current)
+        diff = diff_against_current(conn, frame, current=current, keep=keep)
     counts = diff_counts(diff)
     batch_id, now = open_batch(
         conn, kind=kind, user=user, file_name=file_name, checksum=checksum, note=note,
@@ -366,28 +390,76 @@ def create_regions(conn: Connection, regions: pd.DataFrame) -> None:
         conn.execute(insert(table), rows)
 
 
+def stored_publications(conn: Connection) -> list[dict]:
+    """Every publication values may cite (the catalog's and those uploads created): id, publisher and title
+    in both languages, kind and date. Read on the caller's connection: an upload is checked against them,
+    in the transaction that may load it."""
+    table = table_of(Publication)
+    columns = ("id", "publisher_zh", "publisher_en", "title_zh", "title_en", "kind", "published_on")
+    return [dict(row) for row in conn.execute(select(*[table.c[c] for c in columns])).mappings()]
+
+
+def create_publications(conn: Connection, publications: list[dict]) -> None:
+    """Insert the publications an upload names by publisher and title that are not stored yet (any created
+    meanwhile are skipped), marked ``from_upload``. Each: id, publisher, title, kind, kind_assumed,
+    published_on (the report's ``new_publications``). The texts are as the file gives them, in both
+    languages' columns; the date's basis is 'stated' (by the uploader) when there is one."""
+    if not publications:
+        return
+    table = table_of(Publication)
+    ids = [p["id"] for p in publications]
+    existing = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+    rows = [
+        {
+            "id": p["id"],
+            "publisher_zh": p["publisher"],
+            "publisher_en": p["publisher"],
+            "title_zh": p["title"],
+            "title_en": p["title"],
+            "kind": p["kind"],
+            "published_on": p["published_on"],
+            "date_basis": "stated" if p["published_on"] else "unknown",
+            "official_url": None,
+            "read_at": [],
+            "accessed_on": None,
+            "notes": "kind not given in the upload: assumed" if p["kind_assumed"] else None,
+            "from_upload": True,
+        }
+        for p in publications
+        if p["id"] not in existing
+    ]
+    if rows:
+        conn.execute(insert(table), rows)
+
+
 class MissingParent(ValueError):
-    """Rows name an indicator or region that is not in the database (a foreign key would fail)."""
+    """Rows name an indicator, region or publication that is not in the database (a foreign key would fail,
+    or, for publications, which have none, the value would cite nothing)."""
 
 
 def check_parents(conn: Connection, rows: pd.DataFrame) -> None:
-    """Raise :class:`MissingParent` unless every indicator and region code of ``rows`` is in the database.
+    """Raise :class:`MissingParent` unless every indicator and region code (and publication id) of ``rows``
+    is in the database.
 
     The foreign keys check the same, row by row; a bulk load (``db.writing(bulk=True)``) turns them off on
-    SQLite and relies on this check, made once per distinct code, in the same transaction.
+    SQLite and relies on this check, made once per distinct code, in the same transaction. Publications have
+    no foreign key (see migration 0003): this check is theirs.
     """
-    for column, table in (("indicator_code", table_of(Indicator)), ("region_code", table_of(Region))):
+    parents = (("indicator_code", table_of(Indicator).c.code), ("region_code", table_of(Region).c.code),
+               ("publication_id", table_of(Publication).c.id))
+    for column, key in parents:
+        if column not in rows:
+            continue
         codes = rows[column]
         if isinstance(codes.dtype, pd.CategoricalDtype):
             used = np.unique(codes.cat.codes.to_numpy())
             wanted = set(codes.cat.categories[used[used >= 0]].tolist())
         else:
-            wanted = set(pd.unique(codes.astype(object)))
+            wanted = {c for c in pd.unique(codes.astype(object)) if not is_missing(c)}
         found: set = set()
         listed = sorted(wanted)
         for i in range(0, len(listed), CHUNK):
-            found.update(conn.execute(
-                select(table.c.code).where(table.c.code.in_(listed[i:i + CHUNK]))).scalars())
+            found.update(conn.execute(select(key).where(key.in_(listed[i:i + CHUNK]))).scalars())
         if wanted - found:
             raise MissingParent(f"unknown {column}: {', '.join(sorted(wanted - found)[:10])}")
 
@@ -541,6 +613,24 @@ def _move_to_history(conn: Connection, ids: list[int], *, superseded_by: int, re
             )
         )
         conn.execute(delete(OBS).where(OBS.c.id.in_(chunk)))
+
+
+def withdraw_values(conn: Connection, keep: pd.DataFrame, *, batch_kind: str, user: str, note: str) -> int:
+    """Retract the current values brought by batches of ``batch_kind`` whose key is not in ``keep`` (a frame
+    of KEY columns): a value withdrawn from the shipped data leaves the current data, kept in the history as
+    retracted by a batch of its own. Returns how many were withdrawn (0: no batch is written)."""
+    current = pd.DataFrame(conn.execute(
+        select(OBS.c.id, *[OBS.c[c] for c in KEY]).join(BATCHES, BATCHES.c.id == OBS.c.batch_id)
+        .where(BATCHES.c.kind == batch_kind)).all(), columns=["id", *KEY])
+    if current.empty:
+        return 0
+    kept = pd.MultiIndex.from_frame(keep[KEY].astype({"year": "int64"}))
+    gone = current[~pd.MultiIndex.from_frame(current[KEY].astype({"year": "int64"})).isin(kept)]
+    if gone.empty:
+        return 0
+    batch_id, _ = open_batch(conn, kind=batch_kind, user=user, note=f"{note}: {len(gone)} values withdrawn")
+    _move_to_history(conn, gone["id"].astype("int64").tolist(), superseded_by=batch_id, retracted=True)
+    return len(gone)
 
 
 def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None = None) -> BatchResult:

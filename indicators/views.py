@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import figures, progress, queries
+from indicators import figures, flags, progress, queries
 from indicators.i18n import Text, fmt_value, t
 from indicators.snapshot import Snapshot
 
@@ -56,7 +56,11 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     if vintages:
         history = queries.observations(snap.engine, indicator=indicator, region=regions, history=True)
         vintage_rows = history[(history["status"] == "superseded") & history["year"].between(lo, hi)]
-    editions = [e for e in edition_breaks(ind, lang) if lo < e["year"] <= hi] if ind.kind == "rank" else []
+    series = snap.with_citations(series, lang)
+    if vintage_rows is not None:
+        vintage_rows = snap.with_citations(vintage_rows, lang)
+    marks = (edition_breaks(ind, lang) if ind.kind == "rank" else []) + series_breaks(ind, lang)
+    editions = [e for e in marks if lo < e["year"] <= hi]
     title = chart_title(snap, indicator, lang)
     if series.empty:
         fig = figures.base_layout(go.Figure(), title=title)
@@ -83,6 +87,21 @@ def edition_breaks(ind, lang: str) -> list[dict]:
             label = edition.note.pick(lang)
         breaks.append({"year": edition.year, "label": label, "note": edition.note.pick(lang)})
     return breaks
+
+
+BREAK_KINDS: dict[str, Text] = {
+    "gdp_census_revision": Text("GDP普查修订", "GDP census revision"),
+    "change_of_scope": Text("口径变化", "change of scope"),
+    "method_change": Text("方法变化", "method change"),
+    "field_change": Text("评价范围变化", "field change"),
+    "definition_change": Text("定义变化", "definition change"),
+}
+
+
+def series_breaks(ind, lang: str) -> list[dict]:
+    """The indicator's series breaks (catalog ``breaks``) as chart marks: year, short label, full text."""
+    return [{"year": b.year, "label": BREAK_KINDS[b.kind].pick(lang), "note": b.text.pick(lang)}
+            for b in sorted(ind.breaks, key=lambda b: b.year)]
 
 
 def target_layers(ind, rows: pd.DataFrame, lang: str):
@@ -133,7 +152,9 @@ FINDINGS: dict[str, Text] = {
     "insufficient": Text("{year}年:{value},按当前速度难以在{target_year}年实现“{wording}”", "{year}: {value}, too slow to reach '{wording}' by {target_year}"),
     "moving_away": Text("{year}年:{value},正偏离“{wording}”({target_year}年)", "{year}: {value}, moving away from '{wording}' ({target_year})"),
     "insufficient_data": Text("{year}年:{value},数据不足,无法判断进度", "{year}: {value}, too few data points to judge progress"),
+    "not_comparable": Text("{year}年:{value},与基期口径不同,无法判断进度(“{wording}”,{target_year}年)", "{year}: {value}, on another basis than the baseline: progress towards '{wording}' ({target_year}) cannot be judged"),
 }
+TENTATIVE = Text("(暂定:{why})", " (tentative: {why})")
 NO_TARGET = Text("{year}年:{value}({status})", "{year}: {value} ({status})")
 
 
@@ -149,7 +170,7 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
     if series.empty:
         return t("empty.no_data", lang)
     latest = series.iloc[-1]
-    value = fmt_value(float(latest["value"]), ind.unit, unit.name.pick(lang), lang)
+    value = flags.with_flags(fmt_value(float(latest["value"]), ind.unit, unit.name.pick(lang), lang), latest.get("flags"))
     year = int(latest["year"])
     quantified = rows[rows["milestone_year"].notna() & rows["target"].notna()].sort_values("milestone_year")
     if len(quantified):
@@ -157,10 +178,20 @@ def finding(snap: Snapshot, indicator: str, lang: str) -> str:
         template = FINDINGS.get(row["status"])
         if template:
             return template.pick(lang).format(year=year, value=value, wording=target_wording(ind, row["plan"], lang),
-                               target_year=int(row["milestone_year"]))
+                               target_year=int(row["milestone_year"])) + _tentative(row, lang)
     status = rows.iloc[0]["status"] if len(rows) else None
     label = progress.status_label(status, lang) if status else ""
-    return NO_TARGET.pick(lang).format(year=year, value=value, status=label).replace("()", "").replace("( )", "").strip()
+    sentence = NO_TARGET.pick(lang).format(year=year, value=value, status=label).replace("()", "").replace("( )", "")
+    return sentence.strip() + (_tentative(rows.iloc[0], lang) if len(rows) else "")
+
+
+def _tentative(row: pd.Series, lang: str) -> str:
+    """'(暂定:只有一个数据点)' after a finding whose status rests on a weak basis; else nothing."""
+    codes = progress.tentative_codes(row.get("caveats"), row.get("status"))
+    if not codes:
+        return ""
+    why = ("、" if lang == "zh" else ", ").join(t(f"caveat.short.{c}", lang) for c in codes)
+    return TENTATIVE.pick(lang).format(why=why)
 
 
 QUANTIFIED = ("about", "at_least", "exceed", "at_most", "top_n")
@@ -197,6 +228,7 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
     series = snap.series(indicator, regions or None)
     if series.empty:
         return None
+    series = snap.with_citations(series, lang)
     names = {c: snap.region_name(c, lang) for c in series["region"].unique()}
     unit = catalog.units[ind.unit]
     latest = series.sort_values("year").groupby("region").tail(1)
@@ -213,7 +245,7 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
     else:
         over_time = figures.trend(series, lang=lang, indicator_name=ind.name.pick(lang), unit_code=ind.unit,
                                   unit_name=unit.name.pick(lang), region_names=names, home_region=home,
-                                  title=chart_title(snap, indicator, lang))
+                                  editions=series_breaks(ind, lang), title=chart_title(snap, indicator, lang))
     bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
                                unit_name=unit.name.pick(lang), rank=rank, title=t("compare.latest", lang))
     return over_time, bars, series

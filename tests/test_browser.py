@@ -79,7 +79,8 @@ def test_trend_controls_change_chart_and_url_and_reload_reproduces(page, app_url
     page.wait_for_function("() => [...document.querySelectorAll('#trend-graph .legendtext')].some(e => e.textContent === '全国')")
     assert "indicator=BASIC_RESEARCH_SHARE" in page.url and "regions=beijing%2Cchina" in page.url.replace(",", "%2C")
     why = page.locator("#trend-why").inner_text()
-    assert "低于目标区间" in why  # 16 % in 2025 against "about 17 %"
+    assert "处于目标区间" in why  # 16.6 % in 2022 against "about 17 %" (16.15-17.85)
+    assert "首个观测值 2021年(无2020年数值)" in why and "数据可能已过时" in why  # what the status rests on
     copied = page.url
     page.goto("about:blank")
     page.goto(copied)

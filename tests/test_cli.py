@@ -123,3 +123,72 @@ def test_csv_output_neutralises_formula_like_text(seeded_cli_env, tmp_path):
     stored = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "beijing", "--format", "json",
                      env=seeded_cli_env)
     assert [r["note"] for r in json.loads(stored.stdout) if r["year"] == 2025] == ['=HYPERLINK("http://x")']
+
+
+def test_as_of_answers_what_could_be_known_from_dated_vintages(seeded_cli_env, tmp_path):
+    """Two uploads of the same value, a provisional then a revised vintage, each dated by its publication:
+    ``--as-of`` gives the vintage published by that day, with its flags and publication; ``--history`` both."""
+    head = "indicator,region,year,value,flags,published_on,publication,source,confidence\n"
+    fixture = "test fixture - not a statistic"
+    first, second = tmp_path / "preliminary.csv", tmp_path / "final.csv"
+    first.write_text(head + f"RD_GDP_RATIO,wuhan,2023,3.0,,2024-10-02,nbs-rd-communique-2023,{fixture},high\n"
+                            f"RD_GDP_RATIO,wuhan,2024,3.1,p,2025-01-23,nbs-rd-prelim-2024,{fixture},medium\n",
+                     encoding="utf-8")
+    second.write_text(head + f"RD_GDP_RATIO,wuhan,2024,3.2,r,2025-09-29,nbs-rd-communique-2024,{fixture},high\n",
+                      encoding="utf-8")
+    run_cli("ingest", str(first), env=seeded_cli_env)
+    run_cli("ingest", str(second), env=seeded_cli_env)
+
+    def known_on(day: str) -> pd.DataFrame:
+        out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "wuhan", "--as-of", day,
+                      "--format", "csv", env=seeded_cli_env)
+        return pd.read_csv(StringIO(out.stdout), keep_default_na=False).set_index("year")
+
+    assert 2024 not in known_on("2024-12-31").index and 2023 in known_on("2024-12-31").index
+    june = known_on("2025-06-01").loc[2024]
+    assert (june["value"], june["flags"], june["published_on"]) == (3.1, "p", "2025-01-23")
+    assert june["publisher"].startswith("国家统计局")
+    october = known_on("2025-10-01").loc[2024]
+    assert (october["value"], october["flags"], october["publication"]) == (3.2, "r", "2024年全国科技经费投入统计公报")
+    history = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--region", "wuhan", "--history",
+                      "--format", "csv", env=seeded_cli_env)
+    both = pd.read_csv(StringIO(history.stdout), keep_default_na=False)
+    assert both[both["year"] == 2024][["value", "flags", "status"]].values.tolist() == [
+        [3.1, "p", "superseded"], [3.2, "r", "current"]]
+    # the status of that day rests on the provisional value, and says so
+    status = run_cli("status", "--region", "wuhan", "--as-of", "2025-06-01", "--format", "csv", env=seeded_cli_env)
+    row = pd.read_csv(StringIO(status.stdout), keep_default_na=False).set_index("indicator").loc["RD_GDP_RATIO"]
+    assert (row["latest_value"], row["latest_flags"], row["latest_confidence"]) == (3.1, "p", "medium")
+    assert "provisional" in row["caveats"].split(";")
+
+
+def test_status_csv_says_what_each_status_rests_on(seeded_cli_env):
+    """Every status resting on a low-confidence value or a single value carries a caveat that says so."""
+    out = run_cli("status", "--format", "csv", "--lang", "en", env=seeded_cli_env)
+    frame = pd.read_csv(StringIO(out.stdout), keep_default_na=False)
+    for column in ("baseline_basis", "baseline_confidence", "latest_confidence", "latest_flags", "series_breaks",
+                   "caveats"):
+        assert column in frame.columns
+    scored = frame[(frame["status"] != "qualitative") & (frame["n_points"] > 0)]
+    caveats = scored["caveats"].str.split(";")
+    low = (scored["baseline_confidence"] == "low") | (scored["latest_confidence"] == "low")
+    assert low.any() and (scored["n_points"] == 1).any()  # the shipped data has both kinds
+    assert caveats[low].map(lambda c: "low_confidence" in c).all()
+    assert caveats[scored["n_points"] == 1].map(lambda c: "single_point" in c).all()
+    # a baseline says which value it is
+    assert set(scored["baseline_basis"]) <= {"plan", "observed_base_year", "first_observation"}
+
+
+def test_an_exported_table_loads_back_unchanged(seeded_cli_env, tmp_path):
+    """`observations --format csv` is a file a statistician edits and uploads again: read back as written
+    (the publication's id in publication_id, its title in publication), it changes nothing."""
+    out = run_cli("observations", "--indicator", "RD_GDP_RATIO", "--format", "csv", env=seeded_cli_env)
+    exported = tmp_path / "export.csv"
+    exported.write_text(out.stdout, encoding="utf-8")
+    frame = pd.read_csv(StringIO(out.stdout), keep_default_na=False)
+    assert {"publication", "publication_id", "publisher", "flags"} <= set(frame.columns)
+    again = run_cli("ingest", str(exported), "--dry-run", "--format", "json", env=seeded_cli_env)
+    outcome = json.loads(again.stdout)[0]
+    assert outcome["report"]["ok"] and outcome["report"]["counts"]["errors"] == 0
+    assert outcome["diff_counts"] == {"new": 0, "revised": 0, "unchanged": len(frame)}
+    assert outcome["report"]["new_publications"] == []

@@ -92,9 +92,16 @@ def test_trend_render_draws_targets_path_and_sources(snap):
     assert "达标所需路径" not in names  # 'keep at about 6 %' from inside the band: no movement required
     basic, _, _ = trend.render(snap, "BASIC_RESEARCH_SHARE", ["beijing"], None, False, "zh")
     path = next(tr for tr in basic.data if tr.name == "达标所需路径")
-    assert (list(path.x)[0], list(path.y)[0], list(path.x)[-1], list(path.y)[-1]) == (2019, 15.9, 2025, 17.0)
+    a = snap.assessment
+    row = a[(a["indicator"] == "BASIC_RESEARCH_SHARE") & (a["region"] == "beijing")].iloc[0]
+    start = (int(row["baseline_year"]), float(row["baseline_value"]))
+    assert (list(path.x)[0], list(path.y)[0], list(path.x)[-1], list(path.y)[-1]) == (*start, 2025, 17.0)
     assert "处于目标区间" in _texts(why)
-    assert "国家统计局 2025-12-25" in _texts(sources)
+    assert "基期" in _texts(why) and "容差 ±1" in _texts(why)  # which value the baseline is; the band's tolerance
+    # the sources table cites each value's publication and keeps the page where it was read
+    latest = snap.series("RD_GDP_RATIO", ["beijing"]).sort_values("year").iloc[-1]
+    pub = snap.publications.set_index("id").loc[latest["publication_id"]]
+    assert f"{pub['publisher_zh']}《{pub['title_zh']}》" in _texts(sources) and latest["source"] in _texts(sources)
     en_fig, _, _ = trend.render(snap, "RD_GDP_RATIO", ["beijing"], None, False, "en")
     assert en_fig.layout.title.text.startswith("Gross R&D expenditure")
 
@@ -160,6 +167,24 @@ def test_data_table_and_downloads(snap):
     assert back["value"].tolist() == frame["value"].tolist()
     xlsx = pd.read_excel(io.BytesIO(data.to_excel(frame)))
     assert len(xlsx) == 10
+    # every value cites its publication with its flags; the mirror page stays in `source`
+    assert {"flags", "publisher", "publication", "publication_id", "source"} <= set(frame.columns)
+    latest = frame.set_index("year").loc[2024]
+    assert latest["flags"] == "b" and latest["publisher"] and latest["publication"] and latest["publication_id"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_downloaded_table_uploads_again_unchanged(snap, lang):
+    """The CSV a statistician downloads from the data page, uploaded again as it is, changes nothing: its
+    publication, flags, units and names are read back as written, in either language."""
+    from dashboards import data
+    from indicators.ingest import parse_file
+
+    frame = data.table_frame(snap, ["RD_GDP_RATIO", "GIHI_RANK"], [], False, lang)
+    parsed = parse_file(data.to_csv(frame), "download.csv", snap.catalog, snap.engine)
+    assert parsed.report.ok, parsed.report.errors.head(3).to_dict("records")
+    counts = parsed.diff["status"].value_counts().to_dict()
+    assert counts == {"unchanged": len(frame)}, counts
 
 
 def test_downloads_neutralise_formula_like_text():

@@ -42,9 +42,34 @@ def test_init_loads_catalog_and_data_and_is_idempotent(engine, catalog):
     assert {t: queries.table_dump(engine, t) for t in dump} == dump
 
 
+def test_a_value_withdrawn_from_the_shipped_files_leaves_the_current_data_but_not_the_history(engine, catalog,
+                                                                                               tmp_path):
+    """Like the basic-research '2025 = 16' row: in the shipped files once, withdrawn later. An upload's
+    value is never withdrawn by init."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    head = "indicator,region,year,value,unit,flags,confidence,published_on,publication,source,note\n"
+    row = "BASIC_RESEARCH_SHARE,beijing,{year},{value},percent,,low,2026-01-25,,test fixture - not a statistic,\n"
+    (shipped / "01.csv").write_text(head + row.format(year=2024, value=16.1) + row.format(year=2025, value=16),
+                                    encoding="utf-8")
+    run_init(engine, catalog, shipped)
+    with engine.begin() as conn:
+        apply_batch(conn, batch_frame("indicator_code,region_code,year,value,source,confidence\n"
+                                      "BASIC_RESEARCH_SHARE,shanghai,2025,9,test upload - not a statistic,low\n"),
+                    kind="upload", user="t")
+    (shipped / "01.csv").write_text(head + row.format(year=2024, value=16.1), encoding="utf-8")
+    again = run_init(engine, catalog, shipped)
+    assert again.changed and again.withdrawn == 1
+    current = queries.observations(engine, indicator="BASIC_RESEARCH_SHARE")
+    assert sorted(zip(current["region"], current["year"], strict=True)) == [("beijing", 2024), ("shanghai", 2025)]
+    history = queries.observations(engine, indicator="BASIC_RESEARCH_SHARE", region="beijing", history=True)
+    assert history[history["year"] == 2025]["status"].tolist() == ["retracted"]
+    assert not run_init(engine, catalog, shipped).changed
+
+
 def test_shipped_data_keeps_source_and_confidence(seeded_engine):
     frame = queries.observations(seeded_engine)
-    assert len(frame) == 252  # 253 reference rows; the 2016 R&D share is one value with two vintages
+    assert len(frame) == 283  # 02 has 283 values; the 5 of 01 are earlier vintages of some of them
     assert frame["source"].str.len().min() > 0
     assert set(frame["confidence"]) == {"high", "medium", "low"}
 

@@ -56,21 +56,37 @@ def test_chinese_renders_as_glyphs_not_boxes():
 
 def test_indicator_png_has_the_requested_size_and_is_not_blank(snap):
     chart = briefing.indicator_chart(snap, "RD_GDP_RATIO", lang="zh")
-    assert chart.finding == "2024年:6.58%,处于“保持在6%左右”目标区间内(2025年)"
+    assert chart.finding.startswith("2024年:6.58%")  # with its flags: "6.58% b" (a break in series)
+    assert chart.finding.endswith("处于“保持在6%左右”目标区间内(2025年)")
     slide = _image(export.to_image(chart.figure, size="slide"))
     assert slide.size == (2560, 1440)
     assert ImageStat.Stat(slide.convert("L")).stddev[0] > 20  # lines, text and markers, not an empty canvas
     page_chart = briefing.indicator_chart(snap, "RD_GDP_RATIO", lang="en", size="page")
-    assert page_chart.finding == "2024: 6.58 %, within the 'maintained at about 6 %' band for 2025"
+    assert page_chart.finding.startswith("2024: 6.58 %")
+    assert page_chart.finding.endswith("within the 'maintained at about 6 %' band for 2025")
     assert _image(export.to_image(page_chart.figure, size="page")).size == (1920, 1200)
     svg = export.to_image(chart.figure, size="slide", fmt="svg")
     assert svg.lstrip().startswith(b"<svg") and "全社会研发经费支出".encode() in svg
 
 
-def test_footer_names_the_sources_and_dates(snap):
+def _latest_publication(snap, code: str):
+    series = snap.series(code, [snap.catalog.programme.home_region])
+    latest = series[series["year"] == series["year"].max()].iloc[0]
+    return snap.publications.set_index("id").loc[latest["publication_id"]]
+
+
+def test_footer_cites_the_publication_not_the_mirror_and_says_the_caveats(snap):
     chart = briefing.indicator_chart(snap, "TECH_CONTRACT_TURNOVER", lang="en")
     footer = chart.figure.layout.annotations[-1].text
-    assert "Source: 中新社 2024-01-19" in footer and "Data as of:" in footer and "Exported:" in footer
+    pub = _latest_publication(snap, "TECH_CONTRACT_TURNOVER")
+    assert f"Source: {pub['publisher_en']}, “" in footer  # the publication, newest first
+    assert "http" not in footer  # not the mirror page it was read on
+    assert "Data as of:" in footer and "Exported:" in footer
+    assert chart.caveats, "the latest turnover value is old: the status carries the caveat 'stale'"
+    for sentence in chart.caveats[:2]:
+        assert f"⚠ {sentence[:40]}" in footer
+    zh = briefing.indicator_chart(snap, "TECH_CONTRACT_TURNOVER", lang="zh").figure.layout.annotations[-1].text
+    assert f"来源: {pub['publisher_zh']}《" in zh
 
 
 def test_concurrent_exports_each_get_their_own_chart(snap):
@@ -102,7 +118,8 @@ def test_briefing_pack_contains_what_its_index_lists(snap):
                                                          "BASIC_RESEARCH_EXPENDITURE.png", "RD_EXPENDITURE.png"]
         for name in charts:
             assert _image(zf.read(name)).size == (2560, 1440)
-    assert "处于“保持在6%左右”目标区间内" in index and "国家统计局 2025-12-25" in index
+    pub = _latest_publication(snap, "RD_GDP_RATIO")
+    assert "处于“保持在6%左右”目标区间内" in index and f"{pub['publisher_zh']}《{pub['title_zh']}》" in index
     assert steps[-1][0] == steps[-1][1]
 
 

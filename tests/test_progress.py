@@ -488,7 +488,9 @@ def test_a_break_changes_the_status_as_documented_and_caveats_say_what_a_status_
     assert result.loc["C_LOW", "baseline_basis"] == "observed_base_year"
     assert result.loc["C_ONE", "baseline_basis"] == "first_observation"
     assert result.loc["C_PLAIN", "baseline_basis"] == "plan"
-    assert tentative(result.loc["C_LOW", "caveats"]) and not tentative("provisional")
+    assert tentative(result.loc["C_LOW", "caveats"], "on_track") and not tentative("provisional", "on_track")
+    assert tentative("crosses_break", "on_track") and not tentative("crosses_break", "within_band")
+    assert tentative("low_confidence", "within_band")
     zh, en = (caveat_sentences(result.loc["C_SCOPE"].to_dict() | {"caveats": "crosses_break"}, lang)
               for lang in ("zh", "en"))
     assert "2022" in zh[0] and "序列断点" in zh[0] and "series break" in en[0]

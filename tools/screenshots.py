@@ -85,7 +85,7 @@ def main() -> None:
                         wait_rendered(page)
                         path = args.out / f"{name}-{lang}-{width}.png"
                         page.screenshot(path=str(path), full_page=width < 800 or name in ("overview", "gaps"))
-                        print(path.relative_to(ROOT))
+                        print(path)
                 context.close()
             browser.close()
     finally:

@@ -37,7 +37,8 @@ Contract (used by the dashboard, the PNG export and the CLI)
     Per pillar and overall (``pillar == "all"``): counts by status and the mean Open SDG score where defined.
 Caveats (column ``caveats``, ";"-joined codes; :data:`CAVEATS` has their sentences, :func:`caveat_sentences`)
     low_confidence, single_point, crosses_break, provisional, estimated, definition_differs, partial_period,
-    stale. They never change a status; :func:`tentative` says whether it must be drawn as tentative.
+    stale. They never change a status; :func:`tentative` (row's caveats and status) says whether it must be
+    drawn as tentative: low confidence always; one value or a break crossed where the status rests on a pace.
     ``baseline_basis`` says which value the baseline is (plan, observed_base_year, first_observation);
     :func:`baseline_label` words it. ``baseline_confidence``/``latest_confidence`` and ``*_flags`` are the
     values' own. ``series_breaks`` lists the break years crossed.
@@ -55,7 +56,7 @@ Status codes (stable machine codes; zh/en labels in :data:`STATUS_LABELS`, each 
     UN method (column ``expected_status``): achieved, on_track, acceleration_needed, stagnation_or_regression
 """
 
-from indicators.progress.caveats import CAVEATS, caveat_codes, caveat_sentences, tentative
+from indicators.progress.caveats import CAVEATS, caveat_codes, caveat_sentences, tentative, tentative_codes
 from indicators.progress.method import ASSESSMENT_COLUMNS, GUARDS, assess, open_sdg_score
 from indicators.progress.paths import projection, required_path
 from indicators.progress.statuses import (
@@ -76,7 +77,8 @@ from indicators.progress.wording import (
 )
 
 __all__ = [
-    "ASSESSMENT_COLUMNS", "CAVEATS", "baseline_label", "caveat_codes", "caveat_sentences", "tentative", "EXPECTED_STATUS_ORDER", "GUARDS", "ROLLUP_COLUMNS", "SENTENCES", "STATUS_DESCRIPTIONS",
+    "ASSESSMENT_COLUMNS", "CAVEATS", "baseline_label", "caveat_codes", "caveat_sentences", "tentative",
+    "tentative_codes", "EXPECTED_STATUS_ORDER", "GUARDS", "ROLLUP_COLUMNS", "SENTENCES", "STATUS_DESCRIPTIONS",
     "STATUS_LABELS", "STATUS_ORDER", "assess", "explain", "mirror_status", "open_sdg_score", "projection",
     "required_path", "rollup", "status_label", "status_rank",
 ]

@@ -44,7 +44,12 @@ CAVEATS: dict[str, Text] = {
     "stale": Text("最新数据较旧(最新年份{year}年)。", "The latest data are old (latest year {year})."),
 }
 # Caveats that make a status tentative: it is drawn as such (a dashed outline and a mark), never as a firm one.
+# Low confidence always does. One value or a break crossed matter only where the status compares the latest
+# value with the baseline (a pace, a rank change); a status judged on the latest value alone (met, in or
+# out of a band) does not rest on that comparison.
 TENTATIVE = ("low_confidence", "single_point", "crosses_break")
+JUDGED_ON_LEVEL = ("achieved", "within_band", "above_band", "below_band", "insufficient_data", "not_comparable",
+                   "qualitative")
 
 
 def crossed_breaks(rows: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, pd.Series]:
@@ -52,31 +57,31 @@ def crossed_breaks(rows: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, pd.
     whether one of them makes the values not comparable (a change of scope).
 
     Breaks are the indicator's catalog ``breaks``, a ranking's editions (each may change the field;
-    ``edition_breaks`` lists them separately as before) and values flagged ``b``.
+    ``edition_breaks`` lists them separately as before) and values flagged ``b`` (``flagged_breaks``).
+    Vectorised over the rows: one pass per distinct break year in the catalog (a handful).
     """
-    found = pd.DataFrame(
-        [(ind.code, b.year, b.kind in NOT_COMPARABLE_BREAKS) for ind in catalog.indicators.values() for b in ind.breaks]
-        + [(ind.code, e.year, False) for ind in catalog.indicators.values() for e in ind.editions],
-        columns=["indicator", "year", "severs"])
-    years = pd.Series("", index=rows.index, dtype=object)
-    severs = pd.Series(False, index=rows.index)
-    # Values flagged "b" (rows.flagged_breaks, already inside the window) count as breaks too.
-    flagged = rows.loc[rows["flagged_breaks"] != "", ["row_id", "flagged_breaks"]]
-    flagged = flagged.assign(year=flagged["flagged_breaks"].str.split(";")).explode("year")
-    flagged = flagged.assign(year=flagged["year"].astype("int64"), severs=False)[["row_id", "year", "severs"]]
-    if (found.empty and flagged.empty) or rows.empty:
-        return years, severs
-    pairs = rows[["row_id", "indicator", "baseline_year", "latest_year"]].merge(found, on="indicator")
-    inside = (pairs["year"] > pairs["baseline_year"]) & (pairs["year"] <= pairs["latest_year"])
-    pairs = pd.concat([pairs.loc[inside.fillna(False).astype(bool), ["row_id", "year", "severs"]], flagged])
-    pairs = pairs.sort_values("severs", ascending=False).drop_duplicates(["row_id", "year"])
-    if pairs.empty:
-        return years, severs
-    pairs = pairs.sort_values(["row_id", "year"])
-    joined = pairs.assign(text=pairs["year"].astype(str)).groupby("row_id")["text"].agg(";".join)
-    cut = pairs.groupby("row_id")["severs"].any()
-    return (rows["row_id"].map(joined).fillna("").astype(object),
-            rows["row_id"].map(cut).fillna(False).astype(bool))
+    found: dict[int, dict[str, bool]] = {}  # year -> indicator -> severs
+    for ind in catalog.indicators.values():
+        for b in ind.breaks:
+            found.setdefault(b.year, {})[ind.code] = found.get(b.year, {}).get(ind.code, False) or (
+                b.kind in NOT_COMPARABLE_BREAKS)
+        for e in ind.editions:
+            found.setdefault(e.year, {}).setdefault(ind.code, False)
+    flagged = rows["flagged_breaks"].to_numpy(dtype=object) if "flagged_breaks" in rows else np.full(len(rows), "")
+    years = np.full(len(rows), "", dtype=object)
+    severs = np.zeros(len(rows), bool)
+    base = rows["baseline_year"].astype("float64").to_numpy()
+    latest = rows["latest_year"].astype("float64").to_numpy()
+    indicator = rows["indicator"]
+    for year in sorted(set(found) | {int(y) for f in flagged if f for y in str(f).split(";")}):
+        per_indicator = found.get(year, {})
+        hit = indicator.isin(list(per_indicator)).to_numpy() & (base < year) & (year <= latest)
+        hit |= np.array([str(year) in str(f).split(";") if f else False for f in flagged], dtype=bool)
+        cutting = [code for code, cut in per_indicator.items() if cut]
+        cuts = indicator.isin(cutting).to_numpy() & hit
+        years = np.where(hit, np.where(years == "", str(year), years + ";" + str(year)), years)
+        severs |= cuts
+    return pd.Series(years, index=rows.index, dtype=object), pd.Series(severs, index=rows.index)
 
 
 def caveats(rows: pd.DataFrame) -> np.ndarray:
@@ -86,7 +91,9 @@ def caveats(rows: pd.DataFrame) -> np.ndarray:
     baseline's and latest value's confidence and flags.
     """
     def flagged(col: str, code: str) -> np.ndarray:
-        return rows[col].map(lambda text: code in codes(text)).to_numpy(dtype=bool)
+        values = rows[col].astype(object)
+        has = {text: code in codes(text) for text in pd.unique(values)}  # a few distinct flag texts
+        return values.map(has).to_numpy(dtype=bool)
 
     scored = (rows["status"] != "qualitative").to_numpy()
     low = (rows["baseline_confidence"] == "low").to_numpy() | (rows["latest_confidence"] == "low").to_numpy()
@@ -120,9 +127,15 @@ def caveat_sentences(row: dict | pd.Series, lang: str) -> list[str]:
     return [CAVEATS[c].pick(lang).format(**params) for c in caveat_codes(row.get("caveats"))]
 
 
-def tentative(value: object) -> bool:
+def tentative_codes(value: object, status: object = None) -> list[str]:
+    """The caveats of a row (its ``caveats`` text) that make its status tentative; see :data:`TENTATIVE`."""
+    weak = ("low_confidence",) if status in JUDGED_ON_LEVEL else TENTATIVE
+    return [c for c in caveat_codes(value) if c in weak]
+
+
+def tentative(value: object, status: object = None) -> bool:
     """Whether a row's caveats make its status tentative (drawn as such, never as a firm status)."""
-    return any(c in TENTATIVE for c in caveat_codes(value))
+    return bool(tentative_codes(value, status))
 
 
 def _year(value: object) -> str:

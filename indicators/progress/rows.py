@@ -88,8 +88,7 @@ class _Observations:
         value = obs["value"].to_numpy()[keep].astype("float64")
         # What each value rests on (confidence, flags) as one small integer per value: a code into
         # ``self.quality``, so the joins below carry an integer rather than two text columns.
-        quality = pd.MultiIndex.from_arrays([_text(obs, col)[keep] for col in QUALITY])
-        qcode, self.quality = quality.factorize()
+        qcode, self.quality = _quality(obs, keep)
         # One value per indicator x region x year, the last given (a stable sort keeps the given order).
         order = np.lexsort((year, key)) if not _sorted(key, year) else np.arange(len(key))
         key, year, value, qcode = key[order], year[order], value[order], qcode[order]
@@ -109,11 +108,24 @@ class _Observations:
         return np.where((ind >= 0) & (reg >= 0), ind.astype("int64") * max(len(self.regions), 1) + reg, -1)
 
 
-def _text(obs: pd.DataFrame, col: str) -> np.ndarray:
-    """A text column of the observations, "" where absent (frames built by hand may lack it)."""
-    if col not in obs:
-        return np.full(len(obs), "", dtype=object)
-    return obs[col].fillna("").astype(str).to_numpy(dtype=object)
+def _quality(obs: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, pd.MultiIndex]:
+    """Each kept value's (confidence, flags) as a code into a small table of the pairs that occur.
+
+    A column the frame lacks (frames built by hand) reads as "" everywhere, without touching every row.
+    """
+    n = int(keep.sum())
+    codes, levels = [], []
+    for col in QUALITY:
+        if col in obs:
+            code, uniques = pd.factorize(obs[col].to_numpy(dtype=object)[keep], use_na_sentinel=False)
+            codes.append(code.astype("int64"))
+            levels.append(["" if pd.isna(u) else str(u) for u in uniques])
+        else:
+            codes.append(np.zeros(n, "int64"))
+            levels.append([""])
+    width = len(levels[1])
+    table = pd.MultiIndex.from_product(levels)  # every pair: a few dozen at most
+    return codes[0] * width + codes[1], table
 
 
 def _sorted(key: np.ndarray, year: np.ndarray) -> bool:
@@ -233,7 +245,8 @@ def _summarise(rows: pd.DataFrame, points: pd.DataFrame, quality: pd.MultiIndex)
     observed = rows["n_points"] > 0
     rows["baseline_source"] = np.where(from_plan, "plan", np.where(observed, "observed", ""))
     # Which observation the baseline is: the plan's base year's, or the first one after it (none that year).
-    at_base = rows["baseline_year"].to_numpy(dtype=float) == rows["plan_base_year"].to_numpy(dtype=float)
+    # (a period average's window starts with the period, not at the base year)
+    at_base = rows["baseline_year"].to_numpy(dtype=float) == rows["win_start"].to_numpy(dtype=float)
     rows["baseline_basis"] = np.where(from_plan, "plan", np.where(
         observed, np.where(at_base, "observed_base_year", "first_observation"), ""))
     rows = _with_quality(rows, points, quality)

@@ -314,7 +314,9 @@ def baseline_label(row: pd.Series | Mapping, lang: str) -> str:
     label = BASELINE_LABELS.get(str(row.get("baseline_basis") or ""))
     if label is None:
         return ""
-    return label.pick(lang).format(year=_i(row.get("baseline_year")), base_year=_i(row.get("plan_base_year")))
+    period = str(row.get("period_average") or "")
+    base_year = period.split("-")[0] if period else _i(row.get("plan_base_year"))  # a period starts its window
+    return label.pick(lang).format(year=_i(row.get("baseline_year")), base_year=base_year)
 
 
 def _explain_target(r: dict, say: Say, lang: str) -> None:

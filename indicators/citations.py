@@ -1,0 +1,65 @@
+"""How a value cites its publication: "国家统计局《2020年全国科技经费投入统计公报》, 2021-09-22".
+
+What belongs here: writing a publication record (``queries.publications``) as a citation in Chinese or
+English, with how its date is known ("not after" for a bound), and the citations of a set of values, newest
+first, falling back to the value's ``source`` text where it names no publication. Charts, slide footers,
+packs and tables cite through here; the mirror address stays in the data table and the metadata page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from indicators.i18n import Text
+
+DATES: dict[str, Text] = {
+    "stated": Text("{date}", "{date}"),
+    "from_address": Text("{date}", "{date}"),
+    "repost_bound": Text("不晚于{date}", "not after {date}"),
+    "unknown": Text("发布日期不详", "date of publication unknown"),
+}
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
+
+
+def citation(pub: Mapping, lang: str) -> str:
+    """One publication as a citation: publisher, title and date in ``lang`` (the other language if empty)."""
+    first, second = ("en", "zh") if lang == "en" else ("zh", "en")
+    publisher = _text(pub.get(f"publisher_{first}")) or _text(pub.get(f"publisher_{second}"))
+    title = _text(pub.get(f"title_{first}")) or _text(pub.get(f"title_{second}"))
+    basis = _text(pub.get("date_basis")) or "unknown"
+    day = _text(pub.get("published_on"))
+    when = DATES.get(basis if day else "unknown", DATES["unknown"]).pick(lang).format(date=day)
+    if lang == "en":
+        return f"{publisher}, “{title}”, {when}"
+    return f"{publisher}《{title.strip('《》')}》,{when}"
+
+
+def citations(values: pd.DataFrame, publications: pd.DataFrame, lang: str) -> list[str]:
+    """The citations of some values, without repeats, the newest year first.
+
+    ``values`` has year, publication_id and source (as ``queries.observations``); a value with no
+    publication cites its source text.
+    """
+    if values.empty:
+        return []
+    by_id = {} if publications.empty else publications.set_index("id").to_dict("index")
+    ordered = values.sort_values("year", ascending=False, kind="stable")
+    out = []
+    for pub_id, source in zip(ordered.get("publication_id", pd.Series(None, index=ordered.index)),
+                              ordered["source"], strict=True):
+        pub = by_id.get(pub_id) if isinstance(pub_id, str) else None
+        out.append(citation(pub, lang) if pub is not None else _text(source))
+    return list(dict.fromkeys(c for c in out if c))
+
+
+def value_citations(values: pd.DataFrame, publications: pd.DataFrame, lang: str) -> pd.Series:
+    """The citation of each value (aligned with ``values``), for hovers and table cells."""
+    by_id = {} if publications.empty else publications.set_index("id").to_dict("index")
+    ids = values["publication_id"] if "publication_id" in values else pd.Series(None, index=values.index)
+    return pd.Series([citation(by_id[i], lang) if isinstance(i, str) and i in by_id else _text(s)
+                      for i, s in zip(ids, values["source"], strict=True)], index=values.index, dtype=object)
