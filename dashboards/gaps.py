@@ -105,7 +105,9 @@ def _table(rows: pd.DataFrame, snap, lang: str):
             html.Td([status_badge(r.status, lang, r._asdict(), id=f"{PAGE}-status-{r.indicator}-{r.milestone_year}"),
                      provisional_mark(r.guard, lang), caveat_notes(r._asdict(), lang)]),
         ]))
-    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white")
+    # a phone scrolls the table sideways rather than squeezing each column to a character
+    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, responsive=True, className="mt-3 bg-white",
+                     style={"minWidth": "880px"})
 
 
 sync_url(PAGE, [("pillar", f"{PAGE}-pillar", "value"), ("milestone", f"{PAGE}-milestone", "value")])

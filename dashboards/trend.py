@@ -191,8 +191,15 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
 @callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),
           prevent_initial_call=True)
 def metadata(indicator: str, lang: str):
-    """Beside the chart's title: the chosen indicator's definition, sources and processing."""
-    return metadata_link(indicator, normalise_lang(lang), link_id=f"{PAGE}-metadata-link")
+    """Beside the chart's title: the chosen indicator's definition, sources and processing; and who sponsored
+    its source, where the catalog says (GIHI, the Nature Index supplements), as the metadata page does."""
+    lang = normalise_lang(lang)
+    link = metadata_link(indicator, lang, link_id=f"{PAGE}-metadata-link")
+    ind = current().catalog.indicators.get(indicator)
+    if ind is None or ind.sponsorship is None:
+        return link
+    return [link, html.Div(["ⓘ ", html.Strong(t("meta.sponsorship", lang) + ": "), ind.sponsorship.pick(lang)],
+                           className="small text-muted mt-1", id=f"{PAGE}-sponsorship")]
 
 
 sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value"),

@@ -120,6 +120,9 @@ def render_preview(parsed: ingest.ParsedFile, lang: str):
         blocks.append(dbc.Alert(t("upload.already", lang, batch=parsed.already_loaded_as), color="info"))
     if summary.new_regions:
         blocks.append(html.Ul([html.Li(r) for r in summary.new_regions], className="mb-3", id=f"{PAGE}-new-regions"))
+    if summary.new_publications:  # publications the file names by publisher and title, created on commit
+        blocks.append(html.Ul([html.Li(p) for p in summary.new_publications], className="mb-3",
+                              id=f"{PAGE}-new-publications"))
     if parsed.diff is not None and len(parsed.diff):
         blocks.append(_diff_table(parsed, snap, lang))
     if len(parsed.rows):
@@ -131,7 +134,7 @@ COLUMN_NAMES = {"status": "common.status", "indicator": "common.indicator", "reg
                 "year": "common.year", "value": "common.value", "unit": "common.unit", "source": "common.source",
                 "old": "upload.old", "new": "upload.new_value", "row": "upload.row", "raw": "upload.raw",
                 "severity": "upload.severity", "column": "upload.column", "code": "upload.code",
-                "message": "upload.message"}
+                "message": "upload.message", "flags": "common.flags", "publication": "common.publication"}
 
 
 def _columns(frame: pd.DataFrame, lang: str) -> list[dict]:
@@ -191,6 +194,8 @@ def _rows_table(parsed, snap, lang: str):
         "year": rows["year"], "value": rows["value"],
         "unit": rows["indicator_code"].map(
             lambda c: catalog.units[catalog.indicators[c].unit].name.pick(lang) if c in catalog.indicators else ""),
+        "flags": rows["flag"] if "flag" in rows else None,
+        "publication": rows["publication_id"] if "publication_id" in rows else None,
         "source": rows["source"],
     })
     return html.Div([html.H2(t("upload.rows", lang), className="h6"),

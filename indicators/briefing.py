@@ -39,6 +39,7 @@ class Chart:
     sources: list[str]
     figure: go.Figure
     caveats: list[str] = field(default_factory=list)  # what the status rests on, as sentences
+    disclosure: str = ""  # who sponsored the source (GIHI, Nature Index supplements), where that bears on it
 
 
 def data_as_of(snap: Snapshot) -> str:
@@ -56,9 +57,22 @@ def indicator_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[
     sentence = views.finding(snap, indicator, lang)
     sources = snap.citations(view.series, lang)
     notes = caveat_sentences(view.assessment, lang)
+    disclosure = sponsorship(snap, indicator, lang)
     fig = export.briefing_template(view.figure, title=view.title, subtitle=sentence, sources=sources,
-                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes)
-    return Chart(indicator=indicator, title=view.title, finding=sentence, sources=sources, figure=fig, caveats=notes)
+                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes,
+                                   disclosure=disclosure)
+    return Chart(indicator=indicator, title=view.title, finding=sentence, sources=sources, figure=fig, caveats=notes,
+                 disclosure=disclosure)
+
+
+def sponsorship(snap: Snapshot, indicator: str, lang: str) -> str:
+    """The indicator's sponsorship disclosure, first sentence, prefixed ("资助说明:…"); "" when it has none."""
+    text = snap.catalog.indicators[indicator].sponsorship
+    if text is None:
+        return ""
+    words = text.pick(lang)
+    first = words.split("。")[0] + "。" if lang == "zh" else words.split("; ")[0].split(". ")[0].rstrip(".") + "."
+    return ("资助说明:" if lang == "zh" else "Sponsorship: ") + first
 
 
 def caveat_sentences(rows: pd.DataFrame, lang: str) -> list[str]:
@@ -95,9 +109,12 @@ def compare_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[st
     home = snap.catalog.programme.home_region
     a = snap.assessment
     notes = caveat_sentences(a[(a["indicator"] == indicator) & (a["region"] == home)], lang)
+    disclosure = sponsorship(snap, indicator, lang)
     fig = export.briefing_template(over_time, title=title, subtitle=sentence, sources=sources,
-                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes)
-    return Chart(indicator=indicator, title=title, finding=sentence, sources=sources, figure=fig, caveats=notes)
+                                   data_as_of=data_as_of(snap), lang=lang, size=size, notes=notes,
+                                   disclosure=disclosure)
+    return Chart(indicator=indicator, title=title, finding=sentence, sources=sources, figure=fig, caveats=notes,
+                 disclosure=disclosure)
 
 
 def plan_citation(snap: Snapshot, plan: str, lang: str) -> str:
@@ -214,6 +231,8 @@ def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) 
              "![scorecard](scorecard.png)", ""]
     for name, chart in entries:
         lines += [f"## {chart.title}", "", chart.finding, "", f"![{chart.indicator}]({name})", ""]
+        if chart.disclosure:
+            lines += [f"> {_md_text(chart.disclosure)}", ""]
         if chart.caveats:
             lines += [("提示:" if lang == "zh" else "Caveats:")] + [f"- ⚠ {_md_text(c)}" for c in chart.caveats] + [""]
         lines += [("来源:" if lang == "zh" else "Sources:")]
@@ -237,6 +256,7 @@ def index_html(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> s
     for name, chart in entries:
         parts += [f"<h2>{esc(chart.title)}</h2><p>{esc(chart.finding)}</p>",
                   f"<img src='{esc(name)}' style='width:100%'>",
+                  f"<p><b>{esc(chart.disclosure)}</b></p>" if chart.disclosure else "",
                   "".join(f"<p style='color:#6b4e00'>⚠ {esc(c)}</p>" for c in chart.caveats),
                   "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in chart.sources) + "</ul>"]
     parts.append("</body></html>")

@@ -342,9 +342,10 @@ def briefing_template(
     size: str = "slide",
     exported: date | None = None,
     notes: list[str] = (),  # type: ignore[assignment]
+    disclosure: str = "",
 ) -> go.Figure:
-    """A copy of ``fig`` dressed for a briefing: big title, one-line finding, footer with the caveats of the
-    status (⚠, at most two lines), the publications cited, and dates."""
+    """A copy of ``fig`` dressed for a briefing: big title, one-line finding, footer with the source's
+    sponsorship (ⓘ), the caveats of the status (⚠, at most two lines), the publications cited, and dates."""
     exported = exported or date.today()
     out = go.Figure(fig)
     spec = SIZES[size]
@@ -355,7 +356,8 @@ def briefing_template(
     lines = [_shorten(s, per_line - 4) for s in unique_sources[:2]]
     more = f" (+{len(unique_sources) - 2})" if len(unique_sources) > 2 else ""
     shown = "<br>".join(f"{src_label}: {line}" for line in lines) + more
-    caveat = [f"⚠ {_shorten(n, per_line - 4)}" for n in list(dict.fromkeys(notes))[:2]]
+    caveat = [f"ⓘ {_shorten(disclosure, per_line - 4)}"] if disclosure else []
+    caveat += [f"⚠ {_shorten(n, per_line - 4)}" for n in list(dict.fromkeys(notes))[:2]]
     footer = "<br>".join([*caveat, shown, f"{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · "
                                           "innovation-monitor"])
     out.update_layout(

@@ -96,7 +96,8 @@ def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> li
         words = "<br>" + ", ".join(f"{c} = {flags.FLAGS[c].pick(lang)}" for c in found) if found else ""
         texts.append(
             f"<b>{row.year}</b>: {flags.with_flags(fmt_value(row.value, unit_code, unit_name, lang), flag_text)}"
-            f"{words}<br>{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: {_wrap(source)}"
+            f"{words}<br>{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: "
+            f"{_wrap(source, 34 if lang == 'zh' else 60)}"
         )
     return texts
 
@@ -234,7 +235,8 @@ def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
     prefix = "断点" if lang == "zh" else "break"
     for e in editions:
         fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1})
-        fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+        fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="top", showarrow=False,
+                           bgcolor="rgba(255,255,255,0.8)",
                            text=f"{prefix}: {e['label']}", font={"size": 10, "color": "#666666"},
                            hovertext=e.get("note", e["label"]))
 

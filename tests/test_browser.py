@@ -44,7 +44,7 @@ def pick(page: Page, dropdown_id: str, text: str) -> None:
 
 @pytest.mark.parametrize(("path", "heading"), [
     ("/", "规划目标总览"), ("/trend", "指标趋势"), ("/gaps", "目标差距"), ("/compare", "对标比较"),
-    ("/data", "数据明细"), ("/methodology", "方法说明"), ("/briefing", "简报导出"),
+    ("/data", "数据明细"), ("/methodology", "方法说明"), ("/briefing", "简报导出"), ("/metadata", "指标元数据"),
 ])
 def test_every_page_opens_in_chinese(page, app_url, path, heading):
     page.goto(app_url + path)

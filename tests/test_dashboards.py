@@ -342,6 +342,23 @@ def test_render_preview_shows_detection_diff_and_rows_and_writes_nothing(served,
     assert database_dump(seeded_engine) == before
 
 
+def test_render_preview_names_the_publications_a_file_creates(served, seeded_engine):
+    """A file citing a publication by publisher, title and date (not a catalog id) says before the commit
+    that the publication will be recorded; nothing is written by the preview."""
+    from dashboards import upload
+
+    before = database_dump(seeded_engine)
+    text = ("指标,地区,年份,数值,标记,发布机构,文献标题,发布日期,来源\n"
+            "研发投入强度,北京,2025,6.6,初步数,测试统计局(测试数据),测试公报(非真实统计),2026-03-01,test fixture\n")
+    contents = "data:text/csv;base64," + base64.b64encode(text.encode("utf-8")).decode()
+    blocks = upload.render_preview(upload.parse_upload(contents, "pub.csv"), "zh")
+    listed = _texts(_find(blocks, "upload-new-publications"))
+    assert "测试统计局(测试数据)" in listed and "测试公报(非真实统计)" in listed
+    rows = pd.DataFrame(_find(blocks, "upload-rows").data)
+    assert "p" in rows.astype(str).values.ravel().tolist()  # 初步数 read as the flag code
+    assert database_dump(seeded_engine) == before
+
+
 def test_render_preview_lists_the_problems_of_a_broken_file(served):
     from dashboards import upload
 

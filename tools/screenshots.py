@@ -28,7 +28,10 @@ PAGES = {
     "methodology": "/methodology",
     "briefing": "/briefing",
     "batches": "/batches",
+    "metadata": "/metadata?indicator=GIHI_RANK",
 }
+# A flagged value's hover (R&D intensity 2024, flagged b: the GDP-census revision), at the laptop size.
+HOVER = ("trend-hover", "/trend?indicator=RD_GDP_RATIO&regions=beijing")
 SIZES = [(1366, 768), (390, 844)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
@@ -63,6 +66,19 @@ def wait_rendered(page) -> None:
     page.wait_for_timeout(600)
 
 
+def hover_shot(page, port: int, lang: str, out: Path) -> Path:
+    """The trend chart with the pointer on the home region's latest point: its value, flags, publication."""
+    name, address = HOVER
+    page.goto(f"http://127.0.0.1:{port}{address}&lang={lang}")
+    wait_rendered(page)
+    box = page.locator("#trend-graph .scatterlayer .trace").first.locator("path.point").last.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly hovers on mouse moves
+    page.wait_for_selector("#trend-graph .hoverlayer .hovertext", timeout=10_000)
+    path = out / f"{name}-{lang}-1366.png"
+    page.locator("#trend-graph").screenshot(path=str(path))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -86,6 +102,9 @@ def main() -> None:
                         path = args.out / f"{name}-{lang}-{width}.png"
                         page.screenshot(path=str(path), full_page=width < 800 or name in ("overview", "gaps"))
                         print(path)
+                if width > 800:
+                    for lang in ("zh", "en"):
+                        print(hover_shot(page, port, lang, args.out))
                 context.close()
             browser.close()
     finally:
