@@ -9,6 +9,7 @@ also drawn with an icon and a word, so nothing depends on colour alone.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
@@ -89,8 +90,8 @@ def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> li
     texts = []
     for row in frame.itertuples(index=False):
         source = str(row.citation if cited and row.citation else row.source)
-        if len(source) > 160:
-            source = source[:157] + "…"
+        if len(source) > 160:  # keep the end: a citation ends with its date
+            source = source[:130] + "…" + source[-26:]
         flag_text = getattr(row, "flags", None)
         found = flags.codes(flag_text)
         words = "<br>" + ", ".join(f"{c} = {flags.FLAGS[c].pick(lang)}" for c in found) if found else ""
@@ -103,6 +104,9 @@ def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> li
 
 
 def _wrap(text: str, width: int = 60) -> str:
+    """Lines of at most ``width`` characters: at spaces where there are any (English), else anywhere (CJK)."""
+    if " " in text:
+        return "<br>".join(textwrap.wrap(text, width, break_long_words=True))
     return "<br>".join(text[i:i + width] for i in range(0, len(text), width))
 
 

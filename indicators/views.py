@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators import figures, flags, progress, queries
-from indicators.i18n import Text, fmt_value, t
+from indicators.i18n import Text, fmt_number, fmt_value, t
 from indicators.snapshot import Snapshot
 
 
@@ -110,8 +110,9 @@ def target_layers(ind, rows: pd.DataFrame, lang: str):
     for row in rows.itertuples(index=False):
         if pd.isna(row.milestone_year) or pd.isna(row.target):
             continue
+        band = "" if pd.isna(row.tolerance) else f" ({fmt_number(row.band_low)}–{fmt_number(row.band_high)})"
         milestones.append({"year": int(row.milestone_year), "value": float(row.target),
-                           "label": target_wording(ind, row.plan, lang),
+                           "label": target_wording(ind, row.plan, lang) + band,  # the band's edges, always
                            "band_low": _num(row.band_low), "band_high": _num(row.band_high)})
         if ind.kind == "rank" or _truthy(row.period_average):
             continue  # no rates on ranks; a period-average target has no path for single years
