@@ -59,8 +59,12 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     series = snap.with_citations(series, lang)
     if vintage_rows is not None:
         vintage_rows = snap.with_citations(vintage_rows, lang)
-    marks = (edition_breaks(ind, lang) if ind.kind == "rank" else []) + series_breaks(ind, lang)
-    editions = [e for e in marks if lo < e["year"] <= hi]
+    # one line per year: a catalog break's words where a ranking's new edition falls in the same year
+    marks = {e["year"]: e for e in (edition_breaks(ind, lang) if ind.kind == "rank" else [])}
+    for b in series_breaks(ind, lang):
+        edition = marks.get(b["year"])
+        marks[b["year"]] = b if edition is None else {**b, "label": f"{b['label']}: {edition['label']}"}
+    editions = [marks[y] for y in sorted(marks) if lo < y <= hi]
     title = chart_title(snap, indicator, lang)
     if series.empty:
         fig = figures.base_layout(go.Figure(), title=title)
