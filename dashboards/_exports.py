@@ -8,6 +8,9 @@ renderer is busy or restarting, 503 with ``Retry-After`` (the render server boun
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from flask import Blueprint, Response, request
 
 from dashboards._common import current, split_param
@@ -34,20 +37,24 @@ def chart() -> Response:
     catalog = snap.catalog
     view = args.get("view", "trend")
     indicator = args.get("indicator")
-    regions = [r for r in split_param(args.get("regions")) if r in set(snap.regions["code"])] or None
+    known = set(snap.regions["code"])
+    regions = [r for r in split_param(args.get("regions"))[:50] if r in known] or None
+    years = export.parse_years(args.get("years"))  # the page's chosen years; malformed: all years
     if view in ("trend", "compare") and indicator not in catalog.indicators:
         return _text(f"unknown indicator / 未知指标: {indicator}", 404)
     if view == "trend":
-        chart_ = briefing.indicator_chart(snap, indicator, lang=lang, regions=regions, size=size)
+        chart_ = briefing.indicator_chart(snap, indicator, lang=lang, regions=regions, size=size, years=years,
+                                          vintages=args.get("vintages") == "1")
         name = indicator
     elif view == "compare":
         chart_ = briefing.compare_chart(snap, indicator, lang=lang, regions=regions, size=size)
         name = f"{indicator}-compare"
     elif view == "gaps":
-        milestone = args.get("milestone")
+        milestone = args.get("milestone", "")
         chart_ = briefing.gaps_chart(snap, lang=lang, pillar=args.get("pillar"), size=size,
-                                     milestone=int(milestone) if milestone and milestone.isdigit() else None)
-        name = "target-gaps"
+                                     milestone=int(milestone) if re.fullmatch(r"\d{4}", milestone) else None)
+        name = "target-gaps" + (f"-{milestone}" if re.fullmatch(r"\d{4}", milestone) else "")
+        years = None
     else:
         return _text(f"unknown view / 未知视图: {view}", 404)
     try:
@@ -56,8 +63,8 @@ def chart() -> Response:
         retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return _text(str(exc.text), 503, retry)
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
-    return Response(image, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}-{lang}-{size}.{fmt}"'})
+    filename = export.file_name(name, lang=lang, size=size, fmt=fmt, regions=regions, years=years)
+    return Response(image, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @blueprint.get("/export/brief/<job_id>.zip")
@@ -67,5 +74,6 @@ def brief(job_id: str) -> Response:
         return _text("no such pack, or not ready yet / 简报包不存在或尚未生成", 404)
     if job.error:
         return _text(job.error, 500)
+    name = f"briefing-pack_{date.today():%Y-%m-%d}.zip"
     return Response(job.result, mimetype="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="briefing-pack.zip"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -99,7 +99,7 @@ def job_status(job_id: str | None, lang: str):
     if job.error:
         return dbc.Alert(f"{t('brief.failed', lang)}: {job.error}", color="danger"), True
     if job.finished:
-        link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="briefing-pack.zip",
+        link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="",
                       className="btn btn-success", id=f"{PAGE}-download")
         return html.Div([html.Span(t("brief.ready", lang) + f" {len(job.result) / 1e6:.1f} MB ", className="me-2"),
                          link]), True

@@ -51,9 +51,10 @@ def data_as_of(snap: Snapshot) -> str:
 
 
 def indicator_chart(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
-                    size: str = "slide") -> Chart:
-    """The trend chart of one indicator in the briefing template."""
-    view = views.trend_view(snap, indicator, lang=lang, regions=regions)
+                    size: str = "slide", years: tuple[int, int] | None = None, vintages: bool = False) -> Chart:
+    """The trend chart of one indicator in the briefing template: the trend page's view (regions, years,
+    earlier vintages) as the page draws it."""
+    view = views.trend_view(snap, indicator, lang=lang, regions=regions, years=years, vintages=vintages)
     sentence = views.finding(snap, indicator, lang)
     sources = snap.citations(view.series, lang)
     notes = caveat_sentences(view.assessment, lang)

@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -373,6 +374,28 @@ def briefing_template(
                        xanchor="left", yanchor="top", showarrow=False, align="left",
                        font={"size": 11, "color": "#555555"})
     return out
+
+
+def file_name(subject: str, *, lang: str, size: str, fmt: str, regions: list[str] | None = None,
+              years: tuple[int, int] | None = None, day: date | None = None) -> str:
+    """A download's file name that says what it holds: "RD_GDP_RATIO_beijing-china_2015-2024_zh_slide_2026-12-01.png"
+    (regions and years only where the view chose them; codes only, so every system can save it)."""
+    parts = [subject]
+    if regions:
+        parts.append("-".join(regions[:6]) + ("-etc" if len(regions) > 6 else ""))
+    if years:
+        parts.append(f"{years[0]}-{years[1]}")
+    parts += [lang, size, f"{day or date.today():%Y-%m-%d}"]
+    return "_".join(parts) + f".{fmt}"
+
+
+def parse_years(text: object) -> tuple[int, int] | None:
+    """"2015,2024" as (2015, 2024); anything else (not two four-digit years in order) as None."""
+    found = re.fullmatch(r"\s*(\d{4})\s*[,-]\s*(\d{4})\s*", str(text or ""))
+    if not found:
+        return None
+    start, end = int(found[1]), int(found[2])
+    return (start, end) if start <= end else None
 
 
 def _shorten(text: str, n: int) -> str:

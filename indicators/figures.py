@@ -178,15 +178,20 @@ def trend(
     """
     fig = go.Figure()
     regions = [home_region] + sorted(r for r in series["region"].unique() if r != home_region)
+    bridges = []
     for n, region in enumerate(r for r in regions if r in set(series["region"])):
         part = series[series["region"] == region].sort_values("year")
         colour = HOME_COLOUR if region == home_region else PEER_COLOURS[n % len(PEER_COLOURS)]
+        gapped = _with_gaps(part)
         fig.add_trace(go.Scatter(
-            x=part["year"], y=part["value"], name=region_names.get(region, region), mode="lines+markers",
-            line={"color": colour, "width": 3 if region == home_region else 2},
+            x=gapped["year"], y=gapped["value"], name=region_names.get(region, region), mode="lines+markers",
+            line={"color": colour, "width": 3 if region == home_region else 2}, connectgaps=False,
             marker={"size": 8 if region == home_region else 6},
-            hovertext=_hover(part, unit_code, unit_name, lang), hoverinfo="text",
+            hovertext=_hover(gapped, unit_code, unit_name, lang), hoverinfo="text",
         ))
+        bridges.append((part, colour))
+    for part, colour in bridges:  # after the regions: the legend lists the regions first
+        _bridge(fig, part, colour, lang)
     if vintages is not None and len(vintages):
         fig.add_trace(go.Scatter(
             x=vintages["year"], y=vintages["value"], name=t("common.earlier_vintage", lang), mode="markers",
@@ -225,12 +230,41 @@ def trend(
     values = series["value"].dropna()
     if rank and len(values):
         # rank 1 on top, never a rank 0 or 0.5 on the axis
-        top, bottom = max(0.5, float(values.min()) - 0.5), float(values.max()) + 0.5
+        top, bottom = 0.5, float(values.max()) + 0.5  # from rank 1: third place is not drawn at the top
         fig.update_yaxes(autorange=False, range=[bottom, top], dtick=1 if bottom <= 16 else None)
     elif values.nunique() == 1:
         v = float(values.iloc[0])
         fig.update_yaxes(range=[v * 0.8, v * 1.2] if v else [-1, 1])  # one value: no hair-splitting ticks
     return fig
+
+
+def _with_gaps(part: pd.DataFrame) -> pd.DataFrame:
+    """One region's values with an empty row for every missing year between its first and last, so a line
+    breaks where there are no data instead of joining 2017 to 2022 as if the years between were known."""
+    years = part["year"].astype(int)
+    if len(part) < 2 or years.max() - years.min() + 1 == len(part):
+        return part
+    missing = sorted(set(range(int(years.min()), int(years.max()) + 1)) - set(years))
+    blanks = pd.DataFrame({"year": missing})
+    return pd.concat([part, blanks], ignore_index=True).sort_values("year", kind="stable")
+
+
+def _bridge(fig: go.Figure, part: pd.DataFrame, colour: str, lang: str) -> None:
+    """A thin dotted line across each run of missing years, named once in the legend ("no data between")."""
+    years = part["year"].astype(int).to_numpy()
+    jumps = [(i - 1, i) for i in range(1, len(years)) if years[i] - years[i - 1] > 1]
+    if not jumps:
+        return
+    xs: list = []
+    ys: list = []
+    values = part["value"].to_numpy()
+    for a, b in jumps:
+        xs += [years[a], years[b], None]
+        ys += [values[a], values[b], None]
+    named = any(getattr(tr, "legendgroup", None) == "bridge" for tr in fig.data)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour, "dash": "dot", "width": 1.2},
+                             name=t("common.gap_bridge", lang), legendgroup="bridge", showlegend=not named,
+                             hoverinfo="skip", opacity=0.8))
 
 
 def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
@@ -314,22 +348,35 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
     """Rank over time (bump chart): rank 1 at the top, the home region highlighted, edition breaks marked."""
     fig = go.Figure()
     latest = series.sort_values("year").groupby("region").tail(1).sort_values("value")
-    order = list(dict.fromkeys([home_region] + latest["region"].tolist()[:top]))  # home and the best `top`
+    # every region of the view is drawn (as in the latest-year chart beside it), the home region first
+    order = list(dict.fromkeys([home_region] + latest["region"].tolist()))
+    bridges = []
     for n, region in enumerate(r for r in order if r in set(series["region"])):
         part = series[series["region"] == region].sort_values("year")
         home = region == home_region
+        colour = HOME_COLOUR if home else PEER_COLOURS[n % len(PEER_COLOURS)]
+        gapped = _with_gaps(part)
+        name = region_names.get(region, region)
         fig.add_trace(go.Scatter(
-            x=part["year"], y=part["value"], name=region_names.get(region, region), mode="lines+markers+text",
-            line={"color": HOME_COLOUR if home else PEER_COLOURS[n % len(PEER_COLOURS)], "width": 4 if home else 1.5},
-            marker={"size": 12 if home else 7}, opacity=1 if home else 0.75,
-            text=[region_names.get(region, region) if y == part["year"].max() else "" for y in part["year"]],
-            textposition="middle right", hovertemplate="%{x}: %{y}<extra>" + region_names.get(region, region) + "</extra>",
+            x=gapped["year"], y=gapped["value"], name=name, mode="lines+markers+text", connectgaps=False,
+            line={"color": colour, "width": 4 if home else 1.5},
+            marker={"size": 12 if home else 7}, opacity=1 if home else 0.75, cliponaxis=False,
+            text=[name if y == part["year"].max() else "" for y in gapped["year"]],
+            textposition="middle right", hovertemplate="%{x}: %{y}<extra>" + name + "</extra>",
         ))
+        bridges.append((part, colour))
+    for part, colour in bridges:
+        _bridge(fig, part, colour, lang)
     _edition_lines(fig, editions, lang)
     base_layout(fig, title=title, height=460)
-    fig.update_yaxes(autorange="reversed", title=t("common.rank", lang), dtick=1 if series["value"].max() <= 20 else None)
+    worst = float(series["value"].max()) if len(series) else 1.0
+    fig.update_yaxes(range=[worst + 0.5, 0.5], autorange=False, title=t("common.rank", lang),
+                     dtick=1 if worst <= 20 else None)  # rank 1 on top, the axis always from 1
     fig.update_xaxes(tickformat="d", dtick=1, title=t("common.year", lang))
-    fig.update_layout(showlegend=False, margin={"r": 230})
+    longest = max((len(region_names.get(r, r)) for r in order), default=4)
+    # room for the longest label at the lines' ends: CJK characters are about twice as wide
+    wide = any(ord(ch) > 0x2E80 for r in order for ch in region_names.get(r, r))
+    fig.update_layout(showlegend=False, margin={"r": min(60 + longest * (15 if wide else 8), 320)})
     return fig
 
 

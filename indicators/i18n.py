@@ -144,6 +144,7 @@ STRINGS: dict[str, Text] = {
     "common.publication": Text("出处文献", "Publication"),
     "common.publisher": Text("发布机构", "Publisher"),
     "common.tentative": Text("暂定", "tentative"),
+    "common.gap_bridge": Text("虚线:其间年份无数据", "dotted: no data in between"),
     "common.tolerance": Text("容差", "tolerance"),
     "caveat.short.low_confidence": Text("可信度低", "low confidence"),
     "caveat.short.single_point": Text("仅一个数据点", "a single value"),

@@ -52,6 +52,10 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     assessment = snap.assessment
     rows = assessment[(assessment["indicator"] == indicator) & (assessment["region"] == home)]
     milestones, path, projection = target_layers(ind, rows, lang) if home in regions else ([], None, None)
+    if years:  # the chosen years bound everything drawn: targets, path and projection too
+        milestones = [m for m in milestones if lo <= m["year"] <= hi]
+        path = None if path is None else path[path["year"].between(lo, hi)]
+        projection = None if projection is None else projection[projection["year"].between(lo, hi)]
     vintage_rows = None
     if vintages:
         history = queries.observations(snap.engine, indicator=indicator, region=regions, history=True)
@@ -78,6 +82,8 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
             milestones=milestones, path=path, projection=projection, vintages=vintage_rows, editions=editions,
             rank=ind.kind == "rank", title=title,
         )
+        if years:
+            fig.update_xaxes(range=[lo - 0.5, hi + 0.5])
     return TrendView(figure=fig, series=series, assessment=rows, title=title)
 
 

@@ -129,3 +129,30 @@ def test_missing_browser_gives_a_clear_message(monkeypatch):
     with pytest.raises(export.ExportUnavailable) as info:
         server.render(go.Figure(), fmt="png", width=100, height=100, scale=1)
     assert "apt-get install -y chromium" in info.value.message_en and "未找到 Chromium" in info.value.message_zh
+
+
+def test_export_png_draws_the_chosen_years_and_names_the_file_after_the_view(seeded_url, tmp_path, monkeypatch):
+    """The issue's command, without -o: the SVG has no year outside 2015-2024 and its name says what it is."""
+    from .support import invoke
+
+    monkeypatch.chdir(tmp_path)
+    env = {"DATABASE_URL": seeded_url, "INNOVATION_MONITOR_INSTANCE": str(tmp_path / "instance")}
+    invoke("export-png", "RD_GDP_RATIO", "--region", "beijing", "--region", "china", "--years", "2015,2024",
+           "--svg", env=env, check=True)
+    written = list(tmp_path.glob("RD_GDP_RATIO_beijing-china_2015-2024_zh_slide_*.svg"))
+    assert len(written) == 1, list(tmp_path.iterdir())
+    svg = written[0].read_text(encoding="utf-8")
+    ticks = [int(y) for y in re.findall(r'<g class="xtick">.*?>(\d{4})</text>', svg)]
+    assert ticks and min(ticks) >= 2015 and max(ticks) <= 2024, ticks
+    bad = invoke("export-png", "RD_GDP_RATIO", "--years", "2024,2015", env=env)
+    assert bad.returncode == 2 and "START,END" in bad.stderr
+
+
+def test_the_trend_export_route_follows_the_chosen_years(snap):
+    chart = briefing.indicator_chart(snap, "RD_GDP_RATIO", lang="en", regions=["beijing"], years=(2015, 2024))
+    xs = [x for trace in chart.figure.data for x in (() if trace.x is None else trace.x) if x is not None]
+    assert xs and min(xs) >= 2015 and max(xs) <= 2024  # points, targets, path and projection alike
+    assert tuple(chart.figure.layout.xaxis.range) == (2014.5, 2024.5)
+    assert export.file_name("RD_GDP_RATIO", lang="en", size="page", fmt="png", regions=["beijing", "china"],
+                            years=(2015, 2024)).startswith("RD_GDP_RATIO_beijing-china_2015-2024_en_page_")
+    assert export.parse_years("2015,2024") == (2015, 2024) and export.parse_years("²,2024") is None
