@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import export, progress, tables, views
+from indicators import export, flags, progress, tables, views
 from indicators.figures import FONT_FAMILY, status_style
 from indicators.i18n import fmt_value
 from indicators.snapshot import Snapshot
@@ -127,41 +127,73 @@ def plan_citation(snap: Snapshot, plan: str, lang: str) -> str:
 
 
 def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicators: list[str] | None = None) -> go.Figure:
-    """The overview scorecard as a table figure: indicator, latest value, 2025 target, status."""
+    """The scorecard a commission can hand over: every indicator of the selection (those without data too),
+    by pillar and, within a pillar, worst status first; latest value with its flags, target, status (⚠ when
+    tentative); titled, dated and sourced. Its height follows its rows (``scorecard_height``)."""
     catalog = snap.catalog
-    home = catalog.programme.home_region
-    a = snap.assessment
-    rows = a[(a["region"] == home) & a["indicator"].isin(charted_indicators(snap, pillar, indicators))]
-    rows = rows.sort_values(["indicator", "milestone_year"]).drop_duplicates("indicator")
-    order = {c: n for n, c in enumerate(catalog.indicators)}
-    rows = rows.sort_values("indicator", key=lambda s: s.map(order))
-    names, latest, targets, statuses, fills = [], [], [], [], []
+    rows = scorecard_rows(snap, pillar=pillar, indicators=indicators)
+    pillars = {p.code: p.name.pick(lang) for p in catalog.programme.pillars}
+    columns: dict[str, list[str]] = {k: [] for k in ("pillar", "name", "latest", "target", "status")}
+    fills = []
     for r in rows.itertuples(index=False):
         ind = catalog.indicators[r.indicator]
         unit = catalog.units[ind.unit].name.pick(lang)
-        names.append(ind.short_name.pick(lang))
-        latest.append(f"{fmt_value(r.latest_value, ind.unit, unit, lang)} ({int(r.latest_year)})"
-                      if pd.notna(r.latest_year) else "–")
-        if r.qualifier == "none" or pd.isna(r.qualifier):
-            targets.append("–")
+        columns["pillar"].append(pillars.get(ind.pillar, ind.pillar))
+        columns["name"].append(ind.short_name.pick(lang))
+        if pd.notna(r.latest_year):
+            value = flags.with_flags(fmt_value(r.latest_value, ind.unit, unit, lang), r.latest_flags)
+            columns["latest"].append(f"{value} ({int(r.latest_year)})")
         else:
-            targets.append(views.target_wording(ind, r.plan, lang) + (f" ({int(r.milestone_year)})"
-                                                                       if pd.notna(r.milestone_year) else ""))
+            columns["latest"].append("无数据" if lang == "zh" else "no data")
+        if r.qualifier == "none" or pd.isna(r.qualifier):
+            columns["target"].append("–")
+        else:
+            columns["target"].append(views.target_wording(ind, r.plan, lang)
+                                     + (f" ({int(r.milestone_year)})" if pd.notna(r.milestone_year) else ""))
         colour, icon, _ = status_style(r.status)
         weak = f" ⚠ {'暂定' if lang == 'zh' else 'tentative'}" if progress.tentative(r.caveats, r.status) else ""
-        statuses.append(f"{icon} {progress.status_label(r.status, lang)}{weak}")
+        columns["status"].append(f"{icon} {progress.status_label(r.status, lang)}{weak}")
         fills.append(colour)
-    header = ["指标", "最新值", "目标", "状态"] if lang == "zh" else ["Indicator", "Latest", "Target", "Status"]
-    white = ["#ffffff"] * len(names)
+    header = (["领域", "指标", "最新值", "目标", "状态"] if lang == "zh"
+              else ["Pillar", "Indicator", "Latest", "Target", "Status"])
+    white = ["#ffffff"] * len(fills)
     fig = go.Figure(go.Table(
-        columnwidth=[3, 2, 3, 2],
-        header={"values": [f"<b>{h}</b>" for h in header], "fill_color": "#123b63", "font": {"color": "white", "size": 15},
-                "align": "left", "height": 34},
-        cells={"values": [names, latest, targets, statuses], "align": "left", "height": 30,
-               "fill_color": [white, white, white, [_tint(c) for c in fills]], "font": {"size": 13}},
+        columnwidth=[2, 3, 2.2, 3.2, 2.4],
+        header={"values": [f"<b>{h}</b>" for h in header], "fill_color": "#123b63",
+                "font": {"color": "white", "size": 15}, "align": "left", "height": 34},
+        cells={"values": list(columns.values()), "align": "left", "height": 30,
+               "fill_color": [white, white, white, white, [_tint(c) for c in fills]], "font": {"size": 13}},
     ))
-    fig.update_layout(font={"family": FONT_FAMILY}, margin={"l": 20, "r": 20, "t": 20, "b": 20})
+    title = catalog.programme.name.pick(lang) + (" · 目标进展记分卡" if lang == "zh" else " · Scorecard")
+    sub = (f"数据截至 {data_as_of(snap)} · 导出于 {date.today():%Y-%m-%d} · 来源:各指标出处文献(见简报索引)· "
+           "⚠ 暂定:状态依据较弱" if lang == "zh" else
+           f"Data as of {data_as_of(snap)} · exported {date.today():%Y-%m-%d} · sources: each indicator's "
+           "publications (see the pack index) · ⚠ tentative: the status rests on a weak basis")
+    fig.update_layout(font={"family": FONT_FAMILY},
+                      title={"text": f"<b>{title}</b><br><span style='font-size:0.7em;color:#444'>{sub}</span>",
+                             "x": 0.015, "xanchor": "left", "font": {"size": 20}},
+                      margin={"l": 20, "r": 20, "t": 90, "b": 20})
     return fig
+
+
+def scorecard_height(n_rows: int) -> int:
+    """The scorecard image's height for its rows: title, header and 30 px a row, nothing cut off."""
+    return 90 + 34 + 31 * max(n_rows, 1) + 40
+
+
+def scorecard_rows(snap: Snapshot, *, pillar: str | None = None, indicators: list[str] | None = None) -> pd.DataFrame:
+    """One assessment row per indicator of the selection (the 2025 milestone where there is one), those
+    without data included, ordered by pillar, then worst status first."""
+    catalog = snap.catalog
+    codes = [ind.code for ind in catalog.ordered_indicators() if ind.kind != "qualitative"
+             and (not pillar or ind.pillar == pillar) and (not indicators or ind.code in set(indicators))]
+    a = snap.assessment
+    rows = a[(a["region"] == catalog.programme.home_region) & a["indicator"].isin(codes)]
+    rows = rows.assign(_next=rows["milestone_year"].fillna(9999).sub(2025).abs())
+    rows = rows.sort_values(["indicator", "_next"]).drop_duplicates("indicator")
+    pillar_order = {p.code: n for n, p in enumerate(catalog.programme.pillars)}
+    rows = rows.assign(_pillar=rows["pillar"].map(pillar_order), _worst=-rows["status_rank"].astype(float))
+    return rows.sort_values(["_pillar", "_worst", "indicator"]).drop(columns=["_next", "_pillar", "_worst"])
 
 
 def _tint(colour: str) -> str:
@@ -202,9 +234,9 @@ def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicato
         if on_progress:
             on_progress(total - 1, total, "scorecard")
         card = scorecard(snap, lang=lang, pillar=pillar, indicators=indicators)
-        card.update_layout(height=max(300, 36 * (len(codes) + 2)), width=1280)
-        zf.writestr("scorecard.png", export.SERVER.render(card, fmt="png", width=1280,
-                                                          height=max(300, 36 * (len(codes) + 2)), scale=2))
+        height = scorecard_height(len(scorecard_rows(snap, pillar=pillar, indicators=indicators)))
+        card.update_layout(height=height, width=1280)
+        zf.writestr("scorecard.png", export.SERVER.render(card, fmt="png", width=1280, height=height, scale=2))
         zf.writestr("status.csv", tables.csv_bytes(status_table(snap, codes, lang)))
         zf.writestr("index.md", index_markdown(snap, entries, lang))
         zf.writestr("index.html", index_html(snap, entries, lang))
@@ -213,15 +245,51 @@ def build_pack(snap: Snapshot, *, lang: str, pillar: str | None = None, indicato
     return buffer.getvalue()
 
 
+# The pack's status table: column -> (Chinese header, English header, decimals; None: text as it is).
+STATUS_TABLE: dict[str, tuple[str, str, int | None]] = {
+    "indicator": ("指标代码", "Indicator code", None), "indicator_name": ("指标", "Indicator", None),
+    "region": ("地区代码", "Region code", None), "milestone_year": ("目标年份", "Milestone", 0),
+    "target": ("目标值", "Target", 2), "qualifier": ("目标类型", "Target kind", None),
+    "baseline_year": ("基期年份", "Baseline year", 0), "baseline_value": ("基期值", "Baseline", 2),
+    "baseline_label": ("基期说明", "Baseline basis", None), "latest_year": ("最新年份", "Latest year", 0),
+    "latest_value": ("最新值", "Latest value", 2), "latest_flags": ("标记", "Flags", None),
+    "latest_confidence": ("可信度", "Confidence", None), "gap": ("差距", "Gap", 2),
+    "progress_share": ("完成进度(%)", "Progress (%)", 0), "actual_rate": ("实际年均变化", "Actual annual change", 2),
+    "required_rate": ("所需年均变化", "Required annual change", 2), "rate_unit": ("变化单位", "Rate unit", None),
+    "ratio": ("实际/所需(R)", "Actual / required (R)", 2), "status_label": ("状态", "Status", None),
+    "status": ("状态代码", "Status code", None), "attainment_year": ("预计达标年份", "Year reached", 0),
+    "series_breaks": ("序列断点", "Series breaks", None), "caveat_text": ("提示", "Caveats", None),
+}
+
+
 def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
+    """The status of every indicator of the pack, headed in the pack's language, numbers rounded as people
+    write them (2 decimals; years and the progress share whole)."""
     home = snap.catalog.programme.home_region
     a = snap.assessment
-    rows = a[a["indicator"].isin(codes) & (a["region"] == home)][STATUS_COLUMNS].copy()
-    rows.insert(1, "indicator_name", rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.pick(lang)))
-    rows.insert(rows.columns.get_loc("status") + 1, "status_label",
-                rows["status"].map(lambda s: progress.status_label(s, lang)))
+    rows = a[a["indicator"].isin(codes) & (a["region"] == home)].copy()
+    rows["indicator_name"] = rows["indicator"].map(lambda c: snap.catalog.indicators[c].name.pick(lang))
+    rows["status_label"] = rows["status"].map(lambda s: progress.status_label(s, lang))
+    rows["baseline_label"] = [progress.baseline_label(r, lang) for _, r in rows.iterrows()]
     rows["caveat_text"] = [" ".join(progress.caveat_sentences(r, lang)) for _, r in rows.iterrows()]
-    return rows
+    rows["progress_share"] = rows["progress_share"].astype(float) * 100
+    rows["rate_unit"] = rows["rate_unit"].map(lambda u: rate_unit_words(u, lang))
+    out = pd.DataFrame(index=rows.index)
+    for col, (zh, en, decimals) in STATUS_TABLE.items():
+        values = rows[col]
+        if decimals is not None:
+            values = pd.to_numeric(values, errors="coerce").astype(float).round(decimals)
+            values = values.astype("Int64") if decimals == 0 else values
+        out[zh if lang == "zh" else en] = values
+    return out.reset_index(drop=True)
+
+
+def rate_unit_words(unit: object, lang: str) -> str:
+    """A rate's unit as words: "%/yr" as "%/年", "pp/yr" as "百分点/年" ("percentage points a year")."""
+    text = "" if unit is None or (isinstance(unit, float) and pd.isna(unit)) else str(unit)
+    if lang == "zh":
+        return text.replace("pp/yr", "百分点/年").replace("%/yr", "%/年").replace("/yr", "/年")
+    return text.replace("pp/yr", "percentage points a year").replace("%/yr", "% a year").replace("/yr", " a year")
 
 
 def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:

@@ -352,28 +352,79 @@ def briefing_template(
     spec = SIZES[size]
     src_label, asof_label, exp_label = (("来源", "数据截至", "导出于") if lang == "zh" else
                                         ("Source", "Data as of", "Exported"))
-    unique_sources = list(dict.fromkeys(s for s in sources if s))
-    per_line = 150 if size == "slide" else 110
-    lines = [_shorten(s, per_line - 4) for s in unique_sources[:2]]
-    more = f" (+{len(unique_sources) - 2})" if len(unique_sources) > 2 else ""
-    shown = "<br>".join(f"{src_label}: {line}" for line in lines) + more
-    caveat = [f"ⓘ {_shorten(disclosure, per_line - 4)}"] if disclosure else []
-    caveat += [f"⚠ {_shorten(n, per_line - 4)}" for n in list(dict.fromkeys(notes))[:2]]
-    footer = "<br>".join([*caveat, shown, f"{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · "
-                                          "innovation-monitor"])
+    width = FOOTER_WIDTH[size]
+    caveat = [f"ⓘ {_clip(disclosure, width - 4)}"] if disclosure else []
+    caveat += [f"⚠ {_clip(n, width - 4)}" for n in list(dict.fromkeys(notes))[:2]]
+    cited = _source_lines(list(dict.fromkeys(s for s in sources if s)), f"{src_label}: ", width, lang)
+    lines = [*caveat, *cited, f"{asof_label}: {data_as_of} · {exp_label}: {exported:%Y-%m-%d} · innovation-monitor"]
+    # Top: the title and the finding, then the legend; bottom: the year ticks, then the footer lines.
+    title_size = 24 if size == "slide" else 20
+    top = 40 + int(title_size * 1.25) + 26 + 34
     out.update_layout(
         title={"text": f"<b>{title}</b><br><span style='font-size:0.8em;color:#444'>{subtitle}</span>",
-               "x": 0.02, "xanchor": "left", "y": 0.965, "yref": "container", "yanchor": "top",
-               "font": {"size": 24 if size == "slide" else 20}},
+               "x": 0.02, "xanchor": "left", "y": 1 - 40 / spec.height, "yref": "container",
+               "yanchor": "top", "font": {"size": title_size}},
         font={"family": FONT_FAMILY, "size": 15 if size == "slide" else 13},
-        margin={"l": 80, "r": 40, "t": 130, "b": (165 if size == "slide" else 150) + 17 * len(caveat)},
+        margin={"l": 80, "r": 40, "t": top, "b": 56 + FOOTER_LINE * len(lines) + 14},
         width=spec.width, height=spec.height, paper_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "font": {"size": 13}},
     )
-    out.add_annotation(text=footer, xref="paper", yref="paper", x=0, y=0, yshift=-(110 if size == "slide" else 100),
+    out.update_xaxes(title=None)  # the ticks are years: the footer needs the room more than "年份" does
+    out.add_annotation(text="<br>".join(lines), xref="paper", yref="paper", x=0, y=0, yshift=-50,
                        xanchor="left", yanchor="top", showarrow=False, align="left",
                        font={"size": 11, "color": "#555555"})
     return out
+
+
+FOOTER_LINE = 16  # px per footer line at 11 px
+FOOTER_WIDTH = {"slide": 200, "page": 150}  # in half-width characters (a CJK character counts two)
+FOOTER_SOURCE_LINES = 4
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` on one footer line of ``width`` half-width characters, "…" where cut."""
+    lead = "\u2003" if str(text).startswith("\u2003") else ""  # a continuation line's indent
+    text = lead + " ".join(str(text).split())
+    if _width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += 2 if ord(ch) >= 0x2E80 else 1
+        if used > width - 1:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
+def _source_lines(sources: list[str], label: str, width: int, lang: str) -> list[str]:
+    """Every source, "; "-separated, filling up to :data:`FOOTER_SOURCE_LINES` lines; what does not fit is
+    counted ("+3 more"), never silently dropped."""
+    lines: list[str] = []
+    current = label
+    shown = 0
+    for n, source in enumerate(sources):
+        piece = _clip(source, width - _width(label))
+        joined = current + ("; " if current != label else "") + piece
+        if _width(joined) <= width:
+            current = joined
+            shown = n + 1
+            continue
+        lines.append(current)
+        if len(lines) == FOOTER_SOURCE_LINES:
+            current = ""
+            break
+        current = "\u2003" + piece
+        shown = n + 1
+    if current:
+        lines.append(current)
+    rest = len(sources) - shown
+    if rest > 0:
+        lines[-1] = _clip(lines[-1], width - 12) + (f" 等另{rest}项" if lang == "zh" else f" +{rest} more")
+    return lines[:FOOTER_SOURCE_LINES]
 
 
 def file_name(subject: str, *, lang: str, size: str, fmt: str, regions: list[str] | None = None,
@@ -398,6 +449,3 @@ def parse_years(text: object) -> tuple[int, int] | None:
     return (start, end) if start <= end else None
 
 
-def _shorten(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"

@@ -7,6 +7,7 @@ import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -113,6 +114,11 @@ def test_briefing_pack_contains_what_its_index_lists(snap):
         assert zf.read("status.csv").startswith(b"\xef\xbb\xbf")
         status = zf.read("status.csv").decode("utf-8-sig")
         assert "RD_GDP_RATIO" in status and "within_band" in status
+        table = pd.read_csv(io.StringIO(status))
+        assert {"指标", "目标值", "最新值", "状态", "提示", "实际/所需(R)"} <= set(table.columns)  # the pack's language
+        numbers = table.select_dtypes("number").to_numpy().ravel()
+        assert all(round(x, 2) == x for x in numbers if x == x)  # rounded as people write them
+        assert not table["变化单位"].dropna().str.contains("yr").any()
         charts = sorted(n for n in listed if n[0].isdigit())
         assert [n.split("-", 1)[1] for n in charts] == ["BASIC_RESEARCH_SHARE.png", "RD_GDP_RATIO.png",
                                                          "BASIC_RESEARCH_EXPENDITURE.png", "RD_EXPENDITURE.png"]
@@ -156,3 +162,15 @@ def test_the_trend_export_route_follows_the_chosen_years(snap):
     assert export.file_name("RD_GDP_RATIO", lang="en", size="page", fmt="png", regions=["beijing", "china"],
                             years=(2015, 2024)).startswith("RD_GDP_RATIO_beijing-china_2015-2024_en_page_")
     assert export.parse_years("2015,2024") == (2015, 2024) and export.parse_years("²,2024") is None
+
+
+def test_the_scorecard_is_titled_dated_and_lists_every_indicator_worst_first_by_pillar(snap):
+    rows = briefing.scorecard_rows(snap)
+    codes = [i.code for i in snap.catalog.indicators.values() if i.kind != "qualitative"]
+    assert sorted(rows["indicator"]) == sorted(codes)  # the one without data (R&D personnel) included
+    pillars = {p.code: n for n, p in enumerate(snap.catalog.programme.pillars)}
+    order = list(zip(rows["pillar"].map(pillars), -rows["status_rank"], strict=True))
+    assert order == sorted(order, key=lambda x: (x[0], x[1]))
+    fig = briefing.scorecard(snap, lang="zh")
+    assert "目标进展记分卡" in fig.layout.title.text and "数据截至" in fig.layout.title.text
+    assert "无数据" in fig.data[0].cells.values[2]
