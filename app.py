@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, html
+from dash import Input, Output, dcc, html
 
 from dashboards import _auth, _exports
 from dashboards._common import lang_from_search, nav_href
@@ -32,7 +32,8 @@ app = dash.Dash(
 )
 server = app.server
 server.register_blueprint(_exports.blueprint)  # image and pack downloads rendered on the server
-_auth.install(server)  # sign-in for editors; sessions in a signed, HttpOnly, SameSite cookie
+_auth.install(server)  # sign-in for editors; sessions in a signed, HttpOnly, SameSite cookie; POSTs from this site only
+_auth.install_headers(server, app.csp_hashes)  # nosniff, no framing, a CSP allowing Dash's inline scripts by hash
 # an upload arrives base64-encoded inside a callback request: refuse bodies far beyond the file size limit
 server.config["MAX_CONTENT_LENGTH"] = int(DEFAULT_MAX_BYTES * 1.4) + 2**20
 
@@ -65,6 +66,7 @@ def navbar(pathname: str | None, search: str | None):
     else:
         session = html.Form([html.Span(f"{account.name} · {t('auth.role.' + account.role, lang)}",
                                        className="text-light small me-2", id="nav-account"),
+                             dcc.Input(type="hidden", name=_auth.CSRF_FIELD, value=_auth.csrf_token()),
                              html.Button(t("auth.sign_out", lang), className="btn btn-link btn-sm text-light p-0",
                                          id="nav-sign-out", type="submit")],
                             action="/logout", method="POST", className="d-flex align-items-center ms-lg-3")

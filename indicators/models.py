@@ -240,6 +240,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))  # viewer | editor | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # carried in every session cookie; sign-out, a new password and disabling add one, ending every session
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 OBSERVATION_COLUMNS = [

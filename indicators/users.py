@@ -1,16 +1,17 @@
-"""Accounts: who may sign in and with which role, passwords stored hashed, failed sign-ins limited.
+"""Accounts: who may sign in and with which role, passwords stored hashed, failed sign-ins slowed down.
 
 What belongs here: creating and checking accounts (werkzeug's scrypt password hashing, no hand-made
-crypto), the roles and what they may do, and the sign-in rate limiter. Not here: web sessions and pages
-(``dashboards/_auth.py``).
+crypto), the roles and what they may do, each account's session version (every session cookie carries it;
+sign-out, a new password and disabling the account add one, which ends every session of that account), and
+the sign-in limiter. Not here: web sessions and pages (``dashboards/_auth.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -18,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from indicators import queries, store
 from indicators.i18n import BilingualError, Text
+from indicators.models import User, table_of
 
 ROLES = ("viewer", "editor", "admin")
 EDIT_ROLES = ("editor", "admin")
@@ -41,6 +43,7 @@ class Account:
     id: int
     name: str
     role: str
+    session_version: int = 0  # as read when the account was loaded; a session must carry the current one
 
     @property
     def can_edit(self) -> bool:
@@ -67,26 +70,47 @@ def add_user(engine: Engine, name: str, password: str, role: str) -> Account:
     return Account(user_id, name, role)
 
 
+def _next_session_version():
+    """``session_version + 1``, computed by the database: two bumps at once both count."""
+    return table_of(User).c.session_version + 1
+
+
 def set_password(engine: Engine, name: str, password: str) -> None:
+    """A new password; every session of the account ends (a copied cookie is worth nothing afterwards)."""
     _check_password(password)
     with engine.begin() as conn:
-        done = store.update_user(conn, name, password_hash=generate_password_hash(password))
+        done = store.update_user(conn, name, password_hash=generate_password_hash(password),
+                                 session_version=_next_session_version())
     if not done:
         raise AccountError(NO_SUCH_USER.format(name=name))
     security_log.info("password changed: %s", name)
 
 
 def set_active(engine: Engine, name: str, active: bool) -> None:
+    """Disable or enable an account; either way its sessions end (a disabled account's also cannot load)."""
     with engine.begin() as conn:
-        done = store.update_user(conn, name, active=active)
+        done = store.update_user(conn, name, active=active, session_version=_next_session_version())
     if not done:
         raise AccountError(NO_SUCH_USER.format(name=name))
     security_log.info("user %s: %s", "enabled" if active else "disabled", name)
 
 
+def end_sessions(engine: Engine, name: str) -> None:
+    """Sign the account out everywhere: every session cookie issued so far stops working."""
+    with engine.begin() as conn:
+        store.update_user(conn, name, session_version=_next_session_version())
+    security_log.info("sessions ended: %s", name)
+
+
 def get_account(engine: Engine, user_id: int) -> Account | None:
     row = queries.user_by_id(engine, user_id)
     return Account(*row) if row else None
+
+
+def session_account(engine: Engine, user_id: int, session_version: int) -> Account | None:
+    """The active account a session cookie names, if the cookie carries its current session version."""
+    account = get_account(engine, user_id)
+    return account if account is not None and account.session_version == session_version else None
 
 
 def authenticate(engine: Engine, name: str, password: str) -> Account | None:
@@ -95,39 +119,92 @@ def authenticate(engine: Engine, name: str, password: str) -> Account | None:
     # check a hash even for unknown names, so the answer's timing does not tell which names exist
     stored = row.password_hash if row else _DUMMY_HASH
     ok = check_password_hash(stored, password)
-    return Account(row.id, row.name, row.role) if row and ok else None
+    return Account(row.id, row.name, row.role, row.session_version) if row and ok else None
 
 
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-class SignInLimiter:
-    """At most ``limit`` failed sign-ins per name, and ``address_limit`` per address, within ``window`` s."""
+@dataclass
+class _Failures:
+    count: int
+    last: float  # when the latest of them was reserved (monotonic seconds)
 
-    def __init__(self, limit: int = 5, window: float = 900.0, address_limit: int = 20):
-        self.limit, self.window, self.address_limit = limit, window, address_limit
-        self._failures: dict[str, deque[float]] = {}
+
+class SignInLimiter:
+    """Failed sign-ins slow down whoever makes them, without locking the account's owner out.
+
+    Failures are counted per (name, address) pair and per address over all names. A pair may fail
+    ``free`` times; after that each attempt must wait ``base * 2**k`` seconds after the pair's previous
+    one (k = 0, 1, 2 … for each failure beyond ``free``), at most ``cap``; an address likewise after
+    ``address_free`` failures. A name is never blocked as such: the owner, at their own address, signs in
+    while an attacker elsewhere waits. Counts are forgotten ``forget`` seconds after their last failure,
+    and a pair's when it signs in.
+
+    :meth:`reserve` counts the attempt as a failure *before* the password is checked, under a lock, so
+    simultaneous guesses cannot all pass between reading the count and writing it; :meth:`succeeded`
+    takes the reservation back.
+    """
+
+    def __init__(self, free: int = 5, base: float = 1.0, cap: float = 300.0, address_free: int = 20,
+                 forget: float = 3600.0):
+        self.free, self.base, self.cap, self.address_free, self.forget = free, base, cap, address_free, forget
+        self._failures: dict[tuple[str, ...], _Failures] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
+    def _delay(self, count: int, free: int) -> float:
+        """Seconds an attempt must wait after the previous one when ``count`` failures are on record."""
+        if count < free:
+            return 0.0
+        return min(self.cap, self.base * 2 ** min(count - free, 64))
 
-    def blocked(self, name: str, address: str) -> bool:
+    def _current(self, key: tuple[str, ...], now: float) -> _Failures | None:
+        record = self._failures.get(key)
+        if record is not None and now - record.last > self.forget:
+            del self._failures[key]
+            return None
+        return record
+
+    def wait(self, name: str, address: str) -> float:
+        """Seconds until ``name`` may be tried from ``address`` (0: now)."""
+        with self._lock:
+            return self._wait(name, address, time.monotonic())
+
+    def _counts(self, name: str, address: str) -> list[tuple[tuple[str, ...], int]]:
+        """The counts an attempt touches, each with its free failures: its (name, address) and its address."""
+        return [((name, address), self.free), ((address,), self.address_free)]
+
+    def _wait(self, name: str, address: str, now: float) -> float:
+        longest = 0.0
+        for key, free in self._counts(name, address):
+            record = self._current(key, now)
+            if record is not None:
+                longest = max(longest, record.last + self._delay(record.count, free) - now)
+        return longest
+
+    def reserve(self, name: str, address: str) -> float:
+        """0 if the attempt may check a password now (it is counted as a failure until :meth:`succeeded`);
+        otherwise the seconds to wait, and nothing is counted."""
         now = time.monotonic()
         with self._lock:
-            return (len(self._recent(f"n:{name}", now)) >= self.limit
-                    or len(self._recent(f"a:{address}", now)) >= self.address_limit)
+            wait = self._wait(name, address, now)
+            if wait > 0:
+                return math.ceil(wait)
+            for key, _free in self._counts(name, address):
+                record = self._current(key, now)
+                if record is None:
+                    self._failures[key] = _Failures(1, now)
+                else:
+                    record.count, record.last = record.count + 1, now
+            if len(self._failures) > 100_000:  # many names tried: drop what is forgotten anyway
+                for stale in [k for k, r in self._failures.items() if now - r.last > self.forget]:
+                    del self._failures[stale]
+        return 0.0
 
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
+    def succeeded(self, name: str, address: str) -> None:
+        """The reserved attempt signed in: the pair starts afresh, and the address is not charged for it."""
         with self._lock:
-            for key in (f"n:{name}", f"a:{address}"):
-                self._recent(key, now).append(now)
-        security_log.warning("failed sign-in for %r from %s", name, address)
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"n:{name}", None)
+            self._failures.pop((name, address), None)
+            record = self._failures.get((address,))
+            if record is not None:
+                record.count = max(0, record.count - 1)
