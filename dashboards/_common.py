@@ -3,6 +3,10 @@
 What belongs here: reading the language and view state from the query string, the data snapshot the
 pages read, page frames, chart export links, empty states, and the clientside callback that writes a page's state back
 into the URL so a copied link reproduces the view.
+
+A query string can hold anything (a parameter given twice arrives as a list, a number as '²' or 5,000
+digits): :func:`query_value`, :func:`query_int` and :func:`split_param` turn it into what a page can use,
+and a page falls back to its default for anything else, never an error.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from indicators import snapshot as snapshots
 from indicators.i18n import normalise_lang, t
 
 TABLE_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'  # DataTable: not monospace
+MAX_PARAM_LENGTH = 200  # longer than any code, name or list a page offers; anything longer names nothing
+MAX_PARAM_ITEMS = 1_000
+MAX_INT_DIGITS = 9
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -31,12 +38,31 @@ def nav_href(path: str, lang: str, **params) -> str:
 
 
 def split_param(value: str | list | None) -> list[str]:
-    """A list from a query parameter written as 'a,b' (or given twice)."""
-    if value is None:
-        return []
+    """A list from a query parameter written as 'a,b' (or given twice); at most :data:`MAX_PARAM_ITEMS`
+    items, each a string no longer than :data:`MAX_PARAM_LENGTH`."""
     if isinstance(value, list):
-        value = ",".join(value)
-    return [v for v in value.split(",") if v]
+        value = ",".join(v for v in value if isinstance(v, str))
+    if not isinstance(value, str):
+        return []
+    return [v for v in value.split(",", MAX_PARAM_ITEMS) if v and len(v) <= MAX_PARAM_LENGTH][:MAX_PARAM_ITEMS]
+
+
+def query_value(value: str | list | None) -> str | None:
+    """One text from a query parameter (the first when given twice); None when there is none, or when it is
+    too long to name anything."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) and len(value) <= MAX_PARAM_LENGTH else None
+
+
+def query_int(value: str | list | None) -> int | None:
+    """A whole number from a query parameter written in ASCII digits (a year, an id), else None: '²', '٣',
+    '1e3', '-1' and a number of thousands of digits are not one."""
+    text = query_value(value)
+    if text is None:
+        return None
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_INT_DIGITS else None
 
 
 def current() -> snapshots.Snapshot:

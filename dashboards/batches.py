@@ -1,10 +1,15 @@
 """Batch history: every load and revert with user, time, file and counts; a batch's values; revert.
 
 Anyone may read the history. Reverting needs a signed-in editor, checked on the server in the callback,
-and a confirmation; the revert is itself recorded as a batch.
+and a confirmation; the revert is itself recorded as a batch. The batch a callback acts on comes from the
+browser, so it is checked like any input: a row that is not there or an id that is not a batch's gives a
+message. A revert that cannot be written (the database locked, full or read-only) says so in both
+languages and changes nothing: it runs in one transaction.
 """
 
 from __future__ import annotations
+
+import logging
 
 import dash
 import dash_bootstrap_components as dbc
@@ -12,27 +17,32 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
-from dashboards._common import TABLE_FONT, current, page_header
-from indicators import db, queries
-from indicators.i18n import normalise_lang, t
-from indicators.store import RevertRefused, revert_batch
+from dashboards._common import TABLE_FONT, current, page_header, query_int
+from indicators import db, failures, queries
+from indicators.i18n import Text, normalise_lang, t
+from indicators.store import MAX_BATCH_ID, RevertRefused, revert_batch
 
 dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", title="批次记录 Batches")
 
 PAGE = "batches"
 COLUMNS = ["id", "kind", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged", "n_skipped",
            "n_rejected", "reverts_batch_id", "reverted_by_batch_id", "note"]
-
+LOG = logging.getLogger(__name__)
+NO_SUCH_ROW = Text("所选批次不在列表中,请重新选择。", "The chosen batch is not in the list; choose it again.")
 
 
 def layout(batch: str | None = None, lang: str | None = None, **_):
+    """The history; ``?batch=N`` opens batch N's values (a number that is no batch's opens nothing)."""
     lang = normalise_lang(lang)
+    rows = batch_rows()
+    chosen = query_int(batch)
+    selected = [i for i, r in enumerate(rows) if r["id"] == chosen][:1]
     return html.Div([
         dcc.Store(id=f"{PAGE}-lang", data=lang),
         page_header(t("batches.title", lang), t("batches.subtitle", lang)),
-        dash_table.DataTable(id=f"{PAGE}-table", data=batch_rows(), columns=[{"name": c, "id": c} for c in COLUMNS],
+        dash_table.DataTable(id=f"{PAGE}-table", data=rows, columns=[{"name": c, "id": c} for c in COLUMNS],
                              row_selectable="single", page_size=15, sort_action="native",
-                             selected_rows=[], style_table={"overflowX": "auto"},
+                             selected_rows=selected, style_table={"overflowX": "auto"},
                              style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
         html.Div(id=f"{PAGE}-detail", className="mt-3"),
         dcc.ConfirmDialog(id=f"{PAGE}-confirm"),
@@ -62,11 +72,12 @@ def batch_values(batch_id: int) -> pd.DataFrame:
           State(f"{PAGE}-table", "data"), State(f"{PAGE}-lang", "data"))
 def detail(selected, rows, lang):
     lang = normalise_lang(lang)
-    if not selected:
-        return html.P(t("batches.choose", lang), className="text-muted")
-    batch = rows[selected[0]]
-    values = batch_values(int(batch["id"]))
-    can_revert = editor_or_none() is not None and batch["kind"] != "revert" and batch["reverted_by_batch_id"] is None
+    batch = chosen_row(selected, rows)
+    if batch is None:
+        return html.P(t("batches.choose", lang) if not selected else NO_SUCH_ROW.pick(lang), className="text-muted")
+    values = batch_values(batch["id"])
+    can_revert = (editor_or_none() is not None and batch.get("kind") != "revert"
+                  and batch.get("reverted_by_batch_id") is None)
     return html.Div([
         html.H2(f"{t('batches.values', lang)} · {t('common.batch', lang)} {batch['id']}", className="h6"),
         dash_table.DataTable(data=values.astype(object).where(values.notna(), None).to_dict("records"),
@@ -81,9 +92,10 @@ def detail(selected, rows, lang):
           Input(f"{PAGE}-revert", "n_clicks"), State(f"{PAGE}-table", "selected_rows"), State(f"{PAGE}-table", "data"),
           State(f"{PAGE}-lang", "data"), prevent_initial_call=True)
 def ask(n, selected, rows, lang):
-    if not n or not selected:
+    batch = chosen_row(selected, rows)
+    if not n or batch is None:
         raise dash.exceptions.PreventUpdate
-    return True, t("batches.confirm", normalise_lang(lang), batch=rows[selected[0]]["id"])
+    return True, t("batches.confirm", normalise_lang(lang), batch=batch["id"])
 
 
 @callback(Output(f"{PAGE}-result", "children"), Output(f"{PAGE}-table", "data"),
@@ -93,19 +105,46 @@ def revert(_n, selected, rows, lang):
     lang = normalise_lang(lang)
     if not selected:
         raise dash.exceptions.PreventUpdate
-    return do_revert(int(rows[selected[0]]["id"]), lang), batch_rows()
+    batch = chosen_row(selected, rows)
+    if batch is None:
+        return dbc.Alert(NO_SUCH_ROW.pick(lang), color="danger", id=f"{PAGE}-refused"), dash.no_update
+    message = do_revert(batch["id"], lang)
+    return message, batch_rows() if message.id == f"{PAGE}-reverted" else dash.no_update
 
 
-def do_revert(batch_id: int, lang: str):
-    """Revert a batch for the signed-in editor; refuse anyone else (a plain function, tested directly)."""
+def chosen_row(selected, rows) -> dict | None:
+    """The row the table's selection points at, with its id as an int; None when the selection or the row
+    is not one (the browser sends both: they may be anything)."""
+    if not isinstance(selected, list) or not selected or not isinstance(rows, list):
+        return None
+    index = selected[0]
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(rows):
+        return None
+    row = rows[index]
+    batch_id = row.get("id") if isinstance(row, dict) else None
+    if isinstance(batch_id, str) and batch_id.isascii() and batch_id.isdecimal() and len(batch_id) <= 10:
+        batch_id = int(batch_id)
+    if not isinstance(batch_id, int) or isinstance(batch_id, bool) or not 0 < batch_id < MAX_BATCH_ID:
+        return None
+    return {**row, "id": batch_id}
+
+
+def do_revert(batch_id, lang: str):
+    """Revert a batch for the signed-in editor; refuse anyone else (a plain function, tested directly).
+
+    Every outcome is a message: reverted, refused (not an editor, no such batch, not revertible), or the
+    write failed (what happened, in words; the transaction is rolled back, so nothing changed)."""
     editor = editor_or_none()
     if editor is None:
         return dbc.Alert(t("auth.need_editor", lang), color="danger", id=f"{PAGE}-denied")
-    engine = current().engine
     try:
+        engine = current().engine
         with db.writing(engine) as conn:
             result = revert_batch(conn, batch_id, user=editor.name)
     except RevertRefused as exc:
         return dbc.Alert(exc.pick(lang), color="danger", id=f"{PAGE}-refused")
+    except Exception as exc:  # noqa: BLE001 - every failure a person can meet gets its message
+        LOG.warning("revert of batch %s failed", batch_id, exc_info=True)  # the details stay in the log
+        return dbc.Alert(failures.describe(exc).pick(lang), color="danger", id=f"{PAGE}-failed")
     return dbc.Alert(t("batches.reverted", lang, batch=batch_id, revert=result.batch_id, restored=result.n_revised),
                      color="success", id=f"{PAGE}-reverted")

@@ -10,7 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import current, page_header, split_param, sync_url
+from dashboards._common import current, page_header, query_value, split_param, sync_url
 from indicators import briefing
 from indicators.i18n import normalise_lang, t
 from indicators.jobs import JOBS, TooBusy
@@ -22,7 +22,8 @@ PAGE = "brief"
 
 def layout(pillar: str | None = None, indicators: str | None = None, regions: str | None = None,
            packlang: str | None = None, size: str | None = None, lang: str | None = None, **_):
-    lang = normalise_lang(lang)
+    lang = normalise_lang(query_value(lang))
+    pillar, packlang, size = query_value(pillar), query_value(packlang), query_value(size)  # given twice: the first
     snap = current()
     catalog = snap.catalog
     pillars = [{"label": t("common.all", lang), "value": "all"}] + [

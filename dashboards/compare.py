@@ -11,7 +11,16 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, page_frame, split_param, sync_url
+from dashboards._common import (
+    GRAPH_CONFIG,
+    current,
+    empty_state,
+    export_links,
+    page_frame,
+    query_value,
+    split_param,
+    sync_url,
+)
 from dashboards._metadata_link import metadata_link
 from indicators import views
 from indicators.i18n import normalise_lang, t
@@ -30,6 +39,7 @@ def comparable(snap) -> list[str]:
 
 def layout(indicator: str | None = None, regions: str | None = None, lang: str | None = None, **_):
     lang = normalise_lang(lang)
+    indicator = query_value(indicator)
     snap = current()
     codes = comparable(snap)
     if indicator not in codes:
@@ -41,12 +51,18 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
             dbc.Col([dbc.Label(t("common.indicator", lang)),
                      dcc.Dropdown(id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
             dbc.Col([dbc.Label(t("common.regions", lang)),
-                     dcc.Dropdown(id=f"{PAGE}-regions", multi=True, value=split_param(regions),
+                     dcc.Dropdown(id=f"{PAGE}-regions", multi=True, value=_known_regions(snap, regions),
                                   options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
         ], className="g-3 mb-3"),
         html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small mb-2"),
         dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
     )
+
+
+def _known_regions(snap, regions) -> list[str]:
+    """The regions a query string names that exist, each once."""
+    known = set(snap.regions["code"])
+    return list(dict.fromkeys(r for r in split_param(regions) if r in known))
 
 
 def _region_options(snap, indicator: str, lang: str) -> list[dict]:

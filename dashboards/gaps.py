@@ -10,7 +10,17 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboards._common import GRAPH_CONFIG, current, empty_state, export_links, nav_href, page_frame, sync_url
+from dashboards._common import (
+    GRAPH_CONFIG,
+    current,
+    empty_state,
+    export_links,
+    nav_href,
+    page_frame,
+    query_int,
+    query_value,
+    sync_url,
+)
 from dashboards._metadata_link import metadata_link
 from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge
 from indicators import progress, views
@@ -23,6 +33,7 @@ PAGE = "gaps"
 
 def layout(pillar: str | None = None, milestone: str | None = None, lang: str | None = None, **_):
     lang = normalise_lang(lang)
+    pillar, milestone_year = query_value(pillar), query_int(milestone)
     snap = current()
     catalog = snap.catalog
     rows = views.gap_rows(snap)
@@ -30,7 +41,7 @@ def layout(pillar: str | None = None, milestone: str | None = None, lang: str | 
     pillars = [{"label": t("common.all", lang), "value": "all"}] + [
         {"label": p.name.pick(lang), "value": p.code} for p in catalog.programme.pillars
         if p.code in set(rows["pillar"])]
-    chosen_year = int(milestone) if milestone and milestone.isdigit() and int(milestone) in years else (
+    chosen_year = milestone_year if milestone_year in years else (
         2025 if 2025 in years else (years[0] if years else None))
     return page_frame(
         PAGE, lang, t("gaps.title", lang),

@@ -18,6 +18,8 @@ from dashboards._common import (
     export_links,
     nav_href,
     page_frame,
+    query_int,
+    query_value,
     split_param,
     sync_url,
 )
@@ -52,6 +54,7 @@ def indicator_options(catalog, lang: str) -> list[dict]:
 def layout(indicator: str | None = None, regions: str | None = None, years: str | None = None,
            vintages: str | None = None, lang: str | None = None, **_):
     lang = normalise_lang(lang)
+    indicator, vintages = query_value(indicator), query_value(vintages)
     snap = current()
     catalog = snap.catalog
     home = catalog.programme.home_region
@@ -59,9 +62,11 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
         indicator = default_indicator(catalog)
     chosen = [r for r in split_param(regions) if r in set(snap.regions["code"])] or [home]
     bounds = views.year_bounds(snap, indicator)
-    wanted = split_param(years)
-    start_year = _int(wanted[0] if wanted else None, bounds[0])
-    end_year = _int(wanted[1] if len(wanted) > 1 else None, bounds[1])
+    wanted = (query_value(years) or "").split(",")  # positions count: 'start,end'; one too long means nothing
+    start_year = query_int(wanted[0] if wanted else None) or bounds[0]
+    end_year = query_int(wanted[1] if len(wanted) > 1 else None) or bounds[1]
+    # inside the slider's range and in order, whatever the address says (2100,1000 is the whole range)
+    start_year, end_year = sorted(min(max(y, bounds[0]), bounds[1]) for y in (start_year, end_year))
     return page_frame(
         PAGE, lang, t("trend.title", lang),
         dbc.Row([
@@ -73,7 +78,7 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
                                   multi=True)], md=4),
             dbc.Col([dbc.Label(t("common.years", lang)),
                      dcc.RangeSlider(id=f"{PAGE}-years", min=bounds[0], max=bounds[1], step=1,
-                                     value=[max(bounds[0], start_year), min(bounds[1], end_year)],
+                                     value=[start_year, end_year],
                                      marks=None, tooltip={"placement": "bottom", "always_visible": True},
                                      allowCross=False)], md=3, className="mb-4 mb-md-0"),
         ], className="g-3 mb-3"),
@@ -89,13 +94,6 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
             dbc.Col(html.Div(id=f"{PAGE}-sources", className="im-panel"), lg=7),
         ], className="g-3 mt-1"),
     )
-
-
-def _int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _region_options(snap, indicator: str, lang: str) -> list[dict]:

@@ -6,14 +6,33 @@ catalog rows ``init`` brings up to date) stay beside that write in ``store``: th
 ``observations`` answers both "what is the current value" and "what was known on date D" (``as_of``): a
 version is visible on D when it had been published by D (or, with no recorded publication date, loaded by
 D) and was not retracted by a revert; of the visible versions of a value the one loaded last wins.
+
+``table_page``, ``table_count`` and ``table_chunks`` read the data table a page shows: one page of it, its
+size, or all of it in chunks for a streamed download, filtered and sorted in the database. A
+:class:`TableView` names the columns and the comparisons it may use; values are always bound parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from indicators.models import (
     Batch,
@@ -34,6 +53,17 @@ OBSERVATION_OUTPUT = [
     "indicator", "region", "year", "value", "unit", "flags", "confidence", "published_on", "publisher",
     "publication", "publication_id", "source", "note", "batch", "version", "status",
 ]
+
+
+TABLE_COLUMNS = [
+    "indicator", "indicator_name", "region", "region_name", "year", "value", "flags", "unit", "publisher",
+    "publication", "published_on", "source", "confidence", "publication_id", "batch", "note",
+]
+TABLE_HISTORY_COLUMNS = ["version", "status"]
+TABLE_NUMERIC = {"year", "value", "batch", "version"}
+TABLE_OPERATORS = {"=", "!=", "<", "<=", ">", ">=", "contains", "startswith", "blank"}
+TABLE_ORDER = ["indicator", "region", "year", "version"]  # the default order, and the tie-break of any other
+MAX_TABLE_CODES = 1_000  # indicators or regions chosen at once: more than exist, far fewer than a driver binds
 
 
 def _version_columns(table, id_column):
@@ -166,8 +196,9 @@ def users(engine: Engine) -> pd.DataFrame:
 
 
 def user_by_id(engine: Engine, user_id: int, *, active: bool = True):
-    """(id, name, role) of the account, or None (also when it is disabled and ``active`` is asked)."""
-    statement = select(User.id, User.name, User.role).where(User.id == user_id)
+    """(id, name, role, session_version) of the account, or None (also when it is disabled and ``active`` is
+    asked)."""
+    statement = select(User.id, User.name, User.role, User.session_version).where(User.id == user_id)
     if active:
         statement = statement.where(User.active.is_(True))
     with engine.connect() as conn:
@@ -175,9 +206,9 @@ def user_by_id(engine: Engine, user_id: int, *, active: bool = True):
 
 
 def credentials(engine: Engine, name: str):
-    """(id, name, role, password_hash) of the active account called ``name``, or None."""
+    """(id, name, role, session_version, password_hash) of the active account called ``name``, or None."""
     with engine.connect() as conn:
-        return conn.execute(select(User.id, User.name, User.role, User.password_hash)
+        return conn.execute(select(User.id, User.name, User.role, User.session_version, User.password_hash)
                             .where(User.name == name, User.active.is_(True))).first()
 
 
@@ -186,3 +217,140 @@ def uploaded_regions(conn: Connection) -> list[dict]:
     is checked against them, in the transaction that may load it."""
     table = table_of(Region)
     return [dict(row) for row in conn.execute(select(table).where(table.c.from_upload.is_(True))).mappings()]
+
+
+@dataclass(frozen=True)
+class TableFilter:
+    """One condition on a column of the data table: ``column op value`` (``blank``: empty or missing)."""
+
+    column: str
+    op: str
+    value: str | float | None = None
+
+
+class TableQueryError(ValueError):
+    """A filter or sort names a column or comparison the data table does not have."""
+
+
+@dataclass(frozen=True)
+class TableView:
+    """What the data table shows: the chosen indicators and regions (none: all), every version or only the
+    current ones, the language of names, units and publications, the confidence labels, filters and order
+    (``sort``: (column, descending) pairs)."""
+
+    indicators: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    history: bool = False
+    lang: str = "zh"
+    confidence_labels: tuple[tuple[str, str], ...] = ()
+    filters: tuple[TableFilter, ...] = ()
+    sort: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return TABLE_COLUMNS + (TABLE_HISTORY_COLUMNS if self.history else [])
+
+
+def _table_statement(view: TableView):
+    """(the FROM clause, the table's columns as expressions, the WHERE conditions) of a view."""
+    current = select(*_version_columns(OBS, OBS.c.id), literal("current").label("status"))
+    older = select(
+        *_version_columns(HIST, HIST.c.observation_id),
+        case((HIST.c.retracted, literal("retracted")), else_=literal("superseded")).label("status"),
+    )
+    if len(view.indicators) > MAX_TABLE_CODES or len(view.regions) > MAX_TABLE_CODES:
+        raise TableQueryError("too many indicators or regions chosen at once")
+    if view.indicators:
+        current = current.where(OBS.c.indicator_code.in_(view.indicators))
+        older = older.where(HIST.c.indicator_code.in_(view.indicators))
+    if view.regions:
+        current = current.where(OBS.c.region_code.in_(view.regions))
+        older = older.where(HIST.c.region_code.in_(view.regions))
+    source = (union_all(current, older) if view.history else current).subquery("v")
+    ind, reg, pub = table_of(Indicator), table_of(Region), table_of(Publication)
+    lang = "en" if view.lang == "en" else "zh"
+    confidence = case(*[(source.c.confidence == code, literal(label)) for code, label in view.confidence_labels],
+                      else_=source.c.confidence) if view.confidence_labels else source.c.confidence
+    columns: dict[str, ColumnElement] = {
+        "indicator": source.c.indicator_code, "indicator_name": ind.c[f"short_name_{lang}"],
+        "region": source.c.region_code, "region_name": func.coalesce(reg.c[f"name_{lang}"], source.c.region_code),
+        "year": source.c.year, "value": source.c.value, "flags": func.coalesce(source.c.flags, ""),
+        "unit": ind.c[f"unit_{lang}"], "publisher": func.coalesce(pub.c[f"publisher_{lang}"], ""),
+        "publication": func.coalesce(pub.c[f"title_{lang}"], ""), "published_on": source.c.published_on,
+        "source": source.c.source, "confidence": confidence, "publication_id": source.c.publication_id,
+        "batch": source.c.batch_id, "note": source.c.note, "version": source.c.version, "status": source.c.status,
+    }
+    columns = {name: columns[name] for name in view.columns}
+    joined = (source.join(ind, ind.c.code == source.c.indicator_code)
+              .outerjoin(reg, reg.c.code == source.c.region_code)
+              .outerjoin(pub, pub.c.id == source.c.publication_id))
+    return joined, columns, [_condition(columns, f) for f in view.filters]
+
+
+def _condition(columns: dict[str, ColumnElement], f: TableFilter) -> ColumnElement:
+    """A filter as SQL: the column and the comparison from fixed sets, the value a bound parameter."""
+    if f.column not in columns or f.op not in TABLE_OPERATORS:
+        raise TableQueryError(f"no column {f.column!r} or comparison {f.op!r}")
+    column = columns[f.column]
+    numeric = f.column in TABLE_NUMERIC
+    if f.op == "blank":
+        return column.is_(None) if numeric else or_(column.is_(None), column == "")
+    if f.op in ("contains", "startswith"):
+        text = func.lower(cast(column, String) if numeric else column)
+        needle = str(f.value).lower()
+        return text.contains(needle, autoescape=True) if f.op == "contains" else text.startswith(needle, autoescape=True)
+    value = f.value
+    if numeric and not isinstance(value, int | float):
+        raise TableQueryError(f"{f.column} compares with numbers, not {value!r}")
+    if not numeric:
+        value = str(value)
+    compare = {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
+               ">": column.__gt__, ">=": column.__ge__}[f.op]
+    return and_(column.is_not(None), compare(value))
+
+
+def _ordered(view: TableView, columns: dict[str, ColumnElement]) -> list:
+    order = []
+    for name, descending in view.sort:
+        if name not in columns:
+            raise TableQueryError(f"no column {name!r} to sort by")
+        order.append(columns[name].desc() if descending else columns[name].asc())
+    return order + [columns[c] for c in TABLE_ORDER if c in columns]
+
+
+def _table_select(view: TableView):
+    joined, columns, conditions = _table_statement(view)
+    statement = select(*[c.label(name) for name, c in columns.items()]).select_from(joined).where(*conditions)
+    return statement.order_by(*_ordered(view, columns))
+
+
+def _table_frame(rows: Sequence, view: TableView) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=view.columns)
+    return frame.astype({"year": "int64", "value": "float64", "batch": "int64"} | (
+        {"version": "int64"} if view.history else {}))
+
+
+def table_count(engine: Engine, view: TableView) -> int:
+    """How many rows the data table has for a view (after its filters)."""
+    joined, _, conditions = _table_statement(view)
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(joined).where(*conditions)).scalar_one())
+
+
+def table_page(engine: Engine, view: TableView, *, offset: int = 0, limit: int | None = None) -> pd.DataFrame:
+    """Rows of the data table for a view, in its order: ``limit`` rows from ``offset`` (None: all of them)."""
+    statement = _table_select(view).offset(max(0, offset))
+    if limit is not None:
+        statement = statement.limit(limit)
+    with engine.connect() as conn:
+        return _table_frame(conn.execute(statement).all(), view)
+
+
+def table_chunks(engine: Engine, view: TableView, chunk_rows: int = 10_000) -> Iterator[pd.DataFrame]:
+    """Every row of the data table for a view, ``chunk_rows`` at a time, read from one cursor (a server-side
+    cursor on PostgreSQL): memory holds one chunk, however large the table. The connection closes when the
+    iteration ends or is abandoned (a client that leaves a download)."""
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk_rows).execute(_table_select(view))
+        for rows in result.partitions():
+            yield _table_frame(rows, view)

@@ -50,6 +50,7 @@ SQLITE_MAX_PARAMETERS = 32_766
 # Rows per multi-row INSERT: statements of a few thousand rows compile slowly; 1,000 was fastest here.
 SQLITE_ROWS_PER_STATEMENT = 1_000
 FETCH_ROWS = 100_000
+MAX_BATCH_ID = 2**31  # batches.id is INTEGER: 32 bits on PostgreSQL; a larger number names no batch
 NUMERIC_TYPES = {"current_id": np.int64, "year": np.int64, "value": np.float64}
 
 OBS = table_of(Observation)
@@ -636,9 +637,12 @@ def withdraw_values(conn: Connection, keep: pd.DataFrame, *, batch_kind: str, us
 def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None = None) -> BatchResult:
     """Restore exactly the state before ``batch_id``: its values are retracted, the ones it replaced return.
 
-    Refused when a later batch revised one of its values (revert that one first), or when it is itself a
-    revert or already reverted.
+    The regions it created that nothing else uses go too (:func:`_remove_created_regions`). Refused when
+    a later batch revised one of its values (revert that one first), or when it is itself a revert or
+    already reverted, or unknown (also an id no batch can have: ids are 32-bit integers on every database).
     """
+    if not (isinstance(batch_id, int) and 0 < batch_id < MAX_BATCH_ID):
+        raise RevertRefused(Text("这不是一个批次编号", "that is not a batch number"))
     batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
     if batch is None:
         raise RevertRefused(Text(f"批次 {batch_id} 不存在", f"no batch {batch_id}"))
@@ -688,7 +692,46 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
         for i in range(0, len(hist_ids), CHUNK):
             conn.execute(delete(HIST).where(HIST.c.id.in_(hist_ids[i:i + CHUNK])))
     conn.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(reverted_by_batch_id=revert_id))
+    removed = _remove_created_regions(conn, batch_id)
+    if removed:
+        conn.execute(update(BATCHES).where(BATCHES.c.id == revert_id).values(
+            note="; ".join(x for x in (summary, _regions_removed(removed), note) if x)))
     return BatchResult(batch_id=revert_id, n_revised=len(restored), n_new=0, n_unchanged=0)
+
+
+def _regions_removed(codes: list[str], shown: int = 20) -> str:
+    listed = ", ".join(codes[:shown]) + (f" and {len(codes) - shown} more" if len(codes) > shown else "")
+    return f"{len(codes)} regions it created removed: {listed}"
+
+
+def _remove_created_regions(conn: Connection, batch_id: int) -> list[str]:
+    """Delete the regions uploads created (``from_upload``) that the reverted batch named and nothing live
+    uses any more: no current value, no value in the history of a batch that stands (not reverted), no
+    target. What still names them is the record of retracted values of reverted batches (this one's, and
+    those of a later upload reverted first); those rows go with the region: before the batch, neither
+    existed. Regions of the catalog are never touched. Returns the codes removed, sorted."""
+    regions = table_of(Region)
+    targets = table_of(Target)
+    named = select(HIST.c.region_code).where(HIST.c.batch_id == batch_id)
+    codes = sorted(conn.execute(
+        select(regions.c.code).where(regions.c.from_upload.is_(True), regions.c.code.in_(named))
+    ).scalars())
+    standing = select(BATCHES.c.id).where(BATCHES.c.reverted_by_batch_id.is_(None))
+    used: set[str] = set()
+    for i in range(0, len(codes), CHUNK):
+        chunk = codes[i:i + CHUNK]
+        for statement in (
+            select(OBS.c.region_code).where(OBS.c.region_code.in_(chunk)),
+            select(HIST.c.region_code).where(HIST.c.region_code.in_(chunk), HIST.c.batch_id.in_(standing)),
+            select(targets.c.region_code).where(targets.c.region_code.in_(chunk)),
+        ):
+            used.update(conn.execute(statement.distinct()).scalars())
+    orphans = [c for c in codes if c not in used]
+    for i in range(0, len(orphans), CHUNK):
+        chunk = orphans[i:i + CHUNK]
+        conn.execute(delete(HIST).where(HIST.c.region_code.in_(chunk)))
+        conn.execute(delete(regions).where(regions.c.code.in_(chunk), regions.c.from_upload.is_(True)))
+    return orphans
 
 
 def write_catalog_rows(conn: Connection, rows: dict[str, list[dict]]) -> dict[str, int]:

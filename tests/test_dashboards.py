@@ -6,6 +6,7 @@ import base64
 import io
 from contextlib import contextmanager
 
+import dash
 import pandas as pd
 import pytest
 
@@ -14,7 +15,7 @@ from indicators import snapshot as snapshots
 from indicators.jobs import Jobs
 from indicators.store import apply_batch
 
-from .support import TEST_DATA, batch_frame, database_dump
+from .support import TEST_DATA, batch_frame, copy_sqlite, database_dump
 
 UPLOADS = TEST_DATA / "upload"
 PASSWORD = "correct horse battery"
@@ -119,7 +120,7 @@ def test_trend_of_a_rank_is_drawn_with_rank_one_on_top_and_edition_breaks(snap):
 
     fig, _, _ = trend.render(snap, "GIHI_RANK", ["beijing"], [2020, 2025], False, "en")
     bottom, top = fig.layout.yaxis.range
-    assert (bottom, top) == (5.5, 2.5)  # reversed: rank 1 side on top, no rank 0 on the axis
+    assert (bottom, top) == (5.5, 0.5)  # reversed, from rank 1: third place is not drawn at the top
     breaks = [a.text for a in fig.layout.annotations]
     assert any("50 cities" in b for b in breaks) and any("119" in b for b in breaks)
 
@@ -148,7 +149,11 @@ def test_compare_render_for_a_ranking_and_for_a_statistic(snap):
     from dashboards import compare
 
     rank_children = compare.render(snap, "NATURE_INDEX_CITY_RANK", [], "zh")
-    assert rank_children[1].figure.layout.yaxis.autorange == "reversed"
+    bottom, top = rank_children[1].figure.layout.yaxis.range
+    assert top == 0.5 and bottom > top  # reversed, from rank 1 whatever the best rank drawn
+    drawn = {tr.name for tr in rank_children[1].figure.data if tr.legendgroup != "bridge"}
+    latest = {name.rsplit(" (", 1)[0] for name in rank_children[2].figure.data[0].y}
+    assert latest <= drawn  # every region of the latest-year chart is in the bump chart too
     stat_children = compare.render(snap, "RD_GDP_RATIO", ["beijing", "china", "shanghai"], "en")
     bars = stat_children[2].figure.data[0]
     assert {"Beijing (2024)", "China (2024)", "Shanghai (2023)"} == set(bars.y)
@@ -385,3 +390,334 @@ def test_render_preview_keeps_markup_as_text_and_says_when_a_file_was_loaded_bef
     batch = ingest.commit(seeded_engine, first, user="editor1").batch_id
     again = upload.render_preview(upload.parse_upload(contents, "s.csv"), "en")
     assert f"This file was loaded before (batch {batch}); nothing was loaded again." in _texts(again)
+
+
+def test_missing_years_are_gaps_with_a_labelled_dotted_bridge(snap):
+    """Beijing's R&D intensity has 2010, 2013, 2016: the line breaks between them and a dotted bridge,
+    named once in the legend, says that nothing is known in between."""
+    from dashboards import trend
+
+    fig, _, _ = trend.render(snap, "RD_GDP_RATIO", ["beijing"], [2010, 2020], False, "en")
+    line = next(tr for tr in fig.data if tr.name == "Beijing")
+    by_year = dict(zip(line.x, line.y, strict=True))
+    assert by_year[2011] is None or by_year[2011] != by_year[2011]  # an empty point: the line breaks
+    assert line.connectgaps is False
+    bridges = [tr for tr in fig.data if tr.legendgroup == "bridge"]
+    assert bridges and [tr.showlegend for tr in bridges].count(True) == 1
+    assert bridges[0].name == "dotted: no data in between" and bridges[0].line.dash == "dot"
+
+
+# The data page pages, sorts and filters in the database; downloads stream (issue 13, item 3).
+
+SYNTHETIC_REGIONS, SYNTHETIC_YEARS = 1_000, 200  # 200,000 synthetic observations: made up, not statistics
+
+
+@pytest.fixture(scope="module")
+def big_url(tmp_path_factory, seeded_sqlite):
+    """A seeded SQLite database with 200,000 synthetic observations more (1,000 made-up regions x 200 years),
+    built once for the module: the tests that use it only read."""
+    from indicators.store import create_regions
+
+    path = tmp_path_factory.mktemp("big") / "big.sqlite3"
+    copy_sqlite(seeded_sqlite, path)
+    engine = db.make_engine(f"sqlite:///{path}")
+    codes = [f"synthetic-{i:04d}" for i in range(SYNTHETIC_REGIONS)]
+    rows = pd.DataFrame({
+        "indicator_code": "RD_GDP_RATIO",
+        "region_code": [c for c in codes for _ in range(SYNTHETIC_YEARS)],
+        "year": list(range(1801, 1801 + SYNTHETIC_YEARS)) * SYNTHETIC_REGIONS,
+    })
+    rows["value"] = (rows.index % 997) / 10
+    rows["source"] = "synthetic test data - not a statistic"
+    rows["confidence"] = "low"
+    for col in ("note", "flag", "publication_id", "published_on"):
+        rows[col] = None
+    with db.writing(engine, bulk=True) as conn:
+        create_regions(conn, pd.DataFrame({"code": codes, "name_zh": codes, "name_en": codes, "kind": "city",
+                                           "iso3": None}))
+        apply_batch(conn, rows, kind="upload", user="synthetic")
+    engine.dispose()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def big_snap(big_url, catalog, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", big_url)
+    yield snapshots.snapshot(db.default_engine(), catalog)
+    db.dispose_engines()
+
+
+def test_the_data_table_callback_returns_one_page_of_200000_rows(big_snap):
+    from dashboards import data
+
+    rows, columns, pages, page, count, message, csv_href, xlsx_href = data.table_page(
+        big_snap, [], [], False, "en", 3)
+    total = len(big_snap.observations)
+    assert total > 200_000 and count == f"{total:,} rows"
+    assert len(rows) == data.PAGE_SIZE and page == 3 and pages == -(-total // data.PAGE_SIZE)
+    assert [c["id"] for c in columns] == data.COLUMNS
+    # beyond the Excel cap: the page says so and offers no Excel link; the CSV link is there
+    assert "at most 50,000 rows" in message and xlsx_href is None and csv_href.startswith(data.CSV_PATH)
+    last = data.table_page(big_snap, [], [], False, "en", 10**9)
+    assert last[3] == pages - 1 and 0 < len(last[0]) <= data.PAGE_SIZE  # a page beyond the end: the last one
+
+
+def test_the_data_table_filters_and_sorts_in_the_database(big_snap):
+    from dashboards import data
+
+    query = "{region} icontains synthetic-0007 && {year} >= 1990 && {value} < 50"
+    rows, _, pages, _, count, message, csv_href, _ = data.table_page(
+        big_snap, ["RD_GDP_RATIO"], [], False, "en", 0, query, [{"column_id": "year", "direction": "desc"}])
+    frame = big_snap.observations
+    expected = frame[frame["region"].str.contains("synthetic-0007") & (frame["year"] >= 1990) & (frame["value"] < 50)]
+    assert count == f"{len(expected):,} rows" and message == ""
+    assert [r["year"] for r in rows] == sorted(expected["year"], reverse=True)[:data.PAGE_SIZE]
+    assert "sort=year%3Adesc" in csv_href and "filter=" in csv_href
+
+
+@pytest.mark.parametrize("query", [
+    "{year} >= abc", "{no_such_column} = 1", "{year} = 1; DROP TABLE observations", "{region} matches .*",
+    "{year} > 2020 || {year} < 2010", "x" * 3000, "{value} = 1e999",
+])
+def test_a_filter_the_table_does_not_offer_is_refused_with_a_message(snap, query):
+    from dashboards import data
+
+    before = queries.table_dump(snap.engine, "observations")
+    rows, _, _, _, count, message, _, _ = data.table_page(snap, [], [], False, "en", 0, query)
+    assert rows == [] and count == "0 rows" and message.startswith("Filter not understood, not applied")
+    assert queries.table_dump(snap.engine, "observations") == before
+
+
+# filter (as the table writes it), rows expected among Beijing's R&D intensity (10 current values, 11 versions)
+TABLE_FILTERS = [
+    ("{year} = 2024", 1),
+    ("{year} i>= 2020 && {year} < 2023", 3),
+    ("{region_name} icontains 北", 10),
+    ("{source} icontains \"HTTP\"", None),
+    ("{note} is blank", None),
+    ("{confidence} = 高", None),
+    ("{batch} = 2", None),
+    ("{year} contains 202", 5),
+    ("{flags} icontains b", None),
+]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain values (a missing cell None), whatever dtype pandas inferred for a column."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+@pytest.mark.parametrize(("query", "n"), TABLE_FILTERS)
+def test_table_filters_agree_with_the_same_filter_on_the_frame(snap, query, n):
+    """Each comparison the table offers, run in the database (SQLite and PostgreSQL), selects the rows the
+    same comparison selects on the whole table in memory."""
+    from dashboards import data
+
+    whole = data.table_frame(snap, ["RD_GDP_RATIO"], ["beijing"], False, "zh")
+    view = data.table_view(snap, ["RD_GDP_RATIO"], ["beijing"], False, "zh", query)
+    got = queries.table_page(snap.engine, view)
+    keep = pd.Series(True, index=whole.index)
+    for f in view.filters:
+        column = whole[f.column]
+        if f.op == "blank":
+            keep &= column.isna() | (column == "")
+        elif f.op == "contains":
+            keep &= column.astype(str).str.lower().str.contains(str(f.value).lower(), regex=False) & column.notna()
+        else:
+            keep &= column.notna() & {"=": column.__eq__, ">=": column.__ge__, "<": column.__lt__}[f.op](f.value)
+    expected = whole[keep].reset_index(drop=True)
+    assert _records(got) == _records(expected)
+    if n is not None:
+        assert len(got) == n
+
+
+def test_the_csv_download_streams_every_row_in_chunks(big_snap, dash_app):
+    from dashboards import data
+
+    response = dash_app.server.test_client().get(f"{data.CSV_PATH}?lang=en", buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers["Content-Disposition"] == "attachment; filename=innovation-monitor-data.csv"
+    chunks = iter(response.response)
+    first = next(chunks)
+    assert first == b"\xef\xbb\xbf"  # the byte-order mark goes out before a row is read
+    parts = [first, *chunks]
+    assert len(parts) > 200_000 // data.CSV_CHUNK_ROWS  # one piece per chunk of rows, never the whole file
+    assert max(len(p) for p in parts) < 5 * 2**20
+    frame = pd.read_csv(io.BytesIO(b"".join(parts)), encoding="utf-8-sig", low_memory=False)
+    expected = data.table_frame(big_snap, [], [], False, "en")
+    assert len(frame) == len(expected) and list(frame.columns) == data.COLUMNS
+    assert frame["region"].tolist() == expected["region"].tolist()
+    assert frame["value"].tolist() == expected["value"].tolist()
+    response.close()
+
+
+def test_the_downloads_write_the_filtered_rows_the_table_shows(served, dash_app, snap):
+    from dashboards import data
+
+    state = (["RD_GDP_RATIO"], ["beijing"], True, "zh", "{year} >= 2016", [{"column_id": "year", "direction": "desc"}])
+    *_, csv_href, xlsx_href = data.table_page(snap, state[0], state[1], state[2], state[3], 0, state[4], state[5])
+    client = dash_app.server.test_client()
+    csv = client.get(csv_href)
+    assert csv.status_code == 200 and csv.data.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig")
+    view = data.table_view(snap, *state[:4], state[4], [("year", True)])
+    expected = queries.table_page(snap.engine, view)
+    assert frame["year"].tolist() == expected["year"].tolist() and set(frame["status"]) == {"current", "superseded"}
+    assert frame["year"].tolist() == sorted(frame["year"], reverse=True) and frame["year"].min() == 2016
+    xlsx = client.get(xlsx_href)
+    assert xlsx.status_code == 200
+    sheet = pd.read_excel(io.BytesIO(xlsx.data))
+    assert sheet["year"].tolist() == frame["year"].tolist() and list(sheet.columns) == view.columns
+    refused = client.get(data.CSV_PATH + "?filter=%7Byear%7D+%3E%3D+abc")
+    assert refused.status_code == 400 and "Filter not understood" in refused.get_data(as_text=True)
+
+
+def test_the_excel_download_beyond_its_cap_says_why(big_snap, dash_app):
+    from dashboards import data
+
+    response = dash_app.server.test_client().get(f"{data.XLSX_PATH}?lang=en")
+    assert response.status_code == 413
+    assert "Excel downloads hold at most 50,000 rows" in response.get_data(as_text=True)
+
+
+def test_downloads_neutralise_formula_like_text_in_the_stream():
+    from dashboards import data
+
+    chunks = [pd.DataFrame({"note": ["=1+1", "fine"], "value": [1.0, -2.0]}),
+              pd.DataFrame({"note": ["@SUM(A1)"], "value": [3.0]})]
+    streamed = b"".join(data.csv_stream(chunks, ["note", "value"]))
+    assert streamed == data.to_csv(pd.concat(chunks, ignore_index=True))
+    assert b"'=1+1" in streamed and b"'@SUM" in streamed
+    empty = b"".join(data.csv_stream([], ["note", "value"]))
+    assert empty == b"\xef\xbb\xbfnote,value\r\n"
+
+
+# The batches page's revert: every outcome a message, nothing lost (issue 13, items 6 and 7).
+
+
+@contextmanager
+def _write_blocked(engine, how: str):
+    """The database as an operator may meet it: another writer holding the lock (and a short wait for it),
+    or open read-only. Real conditions on each database, not a raised exception."""
+    from sqlalchemy import text
+
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if how == "locked":
+            holder = db.make_engine(f"sqlite:///{path}")
+            with holder.connect() as conn:
+                conn.execution_options(sqlite_begin="IMMEDIATE").begin()
+                yield f"sqlite:///{path}"
+            holder.dispose()
+        else:
+            yield f"sqlite:///file:{path}?mode=ro&uri=true"
+        return
+    url = engine.url.render_as_string(hide_password=False)
+    setting = "lock_timeout = '300ms'" if how == "locked" else "default_transaction_read_only = on"
+    with engine.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{engine.url.database}" SET {setting}'))
+        conn.commit()
+    engine.dispose()
+    if how == "locked":
+        with engine.connect() as conn:
+            conn.execute(text(f"SELECT pg_advisory_lock({db.WRITE_LOCK_KEY})"))
+            yield url
+    else:
+        yield url
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SET default_transaction_read_only = off"))
+        conn.execute(text(f'ALTER DATABASE "{engine.url.database}" RESET ALL'))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("locked", "The database is busy (another write has not finished); nothing was written. Try again shortly."),
+    ("read-only", "The database or file is read-only (or not writable by this user); nothing was written. "
+                  "Check the permissions."),
+])
+def test_a_revert_that_cannot_be_written_says_why_and_loses_nothing(served, seeded_engine, signed_in, monkeypatch,
+                                                                    how, message):
+    from dashboards import batches
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 300)  # the lock is waited for 0.3 s, not 30 s
+    batch = _commit_upload(seeded_engine)
+    editor = users.add_user(seeded_engine, "editor1", PASSWORD, "editor")
+    before = database_dump(seeded_engine)
+    with _write_blocked(seeded_engine, how) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        db.dispose_engines()
+        with signed_in(editor):
+            alert = batches.do_revert(batch, "en")
+            zh = batches.do_revert(batch, "zh")
+        db.dispose_engines()
+    assert (alert.id, alert.color, _texts(alert)) == ("batches-failed", "danger", message)
+    assert _texts(zh).startswith("数据库") and "未写入任何数据" in _texts(zh)
+    assert database_dump(seeded_engine) == before
+
+
+@pytest.mark.parametrize(("selected", "rows"), [
+    (["0"], None), ([0], [{"id": "abc"}]), ([0], [{"id": "1.5"}]), ([0], [{"id": "9" * 5000}]),
+    ([0], [{"id": 10**30}]), ([0], [{"id": -3}]), ([0], [{"id": True}]), ([5], [{"id": 1}]), ([-1], [{"id": 1}]),
+    ([0], ["1"]), ("0", [{"id": 1}]), ([None], [{"id": 1}]), ([0], [{}]), ([0], {"id": 1}),
+])
+def test_the_revert_callback_answers_a_batch_that_is_not_one_with_a_message(served, seeded_engine, signed_in,
+                                                                           selected, rows):
+    """The browser sends the selected row and the table: anything may arrive. Never an error, never a write."""
+    from dashboards import batches
+
+    editor = users.add_user(seeded_engine, "editor1", PASSWORD, "editor")
+    before = database_dump(seeded_engine)
+    with signed_in(editor):
+        alert, table = batches.revert(1, selected, rows, "en")
+        detail = batches.detail(selected, rows, "en")
+    assert (alert.id, _texts(alert)) == ("batches-refused", "The chosen batch is not in the list; choose it again.")
+    assert table is dash.no_update
+    assert _texts(detail) == "The chosen batch is not in the list; choose it again."
+    assert database_dump(seeded_engine) == before
+
+
+def test_the_revert_callback_reverts_a_batch_chosen_by_its_row(served, seeded_engine, signed_in):
+    from dashboards import batches
+
+    batch = _commit_upload(seeded_engine)
+    editor = users.add_user(seeded_engine, "editor1", PASSWORD, "editor")
+    rows = batches.batch_rows()
+    with signed_in(editor):
+        alert, table = batches.revert(1, [0], [{**rows[0], "id": str(rows[0]["id"])}], "en")
+    assert rows[0]["id"] == batch and alert.id == "batches-reverted"
+    assert table[0]["kind"] == "revert" and table[0]["reverts_batch_id"] == batch
+
+
+@pytest.mark.parametrize(("batch", "opened"), [("2", True), ("abc", False), ("²", False), ("9" * 5000, False),
+                                               ("-1", False), ("1.0", False), (["2", "1"], True)])
+def test_the_batches_page_opens_the_batch_its_address_names(served, batch, opened):
+    from dashboards import batches
+
+    table = _find(batches.layout(batch=batch, lang="en"), "batches-table")
+    chosen = [table.data[i]["id"] for i in table.selected_rows]
+    assert chosen == ([2] if opened else [])
+
+
+def test_table_chunks_read_the_same_rows_as_one_read_in_pieces(snap):
+    """The streamed download's reader (a server-side cursor on PostgreSQL) against the plain read."""
+    from dashboards import data
+
+    view = data.table_view(snap, [], [], True, "en", "{year} >= 2015", [("value", True)])
+    whole = queries.table_page(snap.engine, view)
+    pieces = list(queries.table_chunks(snap.engine, view, chunk_rows=7))
+    assert len(pieces) == -(-len(whole) // 7) and all(len(p) <= 7 for p in pieces)
+    assert _records(pd.concat(pieces, ignore_index=True)) == _records(whole)
+
+
+@pytest.mark.parametrize(("years", "expected"), [
+    (None, "whole"), ("2012,2020", [2012, 2020]), ("2020,2012", [2012, 2020]), ("2100,1000", "whole"),
+    ("abc", "whole"), ("²,²", "whole"), ("9" * 5000 + ",2020", "whole"), ("1000", "whole"),
+    (",2020", "end"),
+])
+def test_the_trend_page_reads_any_years_as_a_range_inside_its_slider(served, years, expected):
+    from dashboards import trend
+
+    slider = _find(trend.layout(indicator="RD_GDP_RATIO", years=years, lang="en"), "trend-years")
+    whole = [slider.min, slider.max]
+    assert slider.value == ({"whole": whole, "end": [slider.min, 2020]}[expected] if isinstance(expected, str)
+                            else expected)

@@ -174,3 +174,93 @@ def test_an_upload_may_name_a_catalog_publication_and_keeps_it(seeded_engine, ca
     row = queries.observations(seeded_engine, indicator="RD_GDP_RATIO", region="shanghai").set_index("year").loc[2024]
     assert (row["publication_id"], row["flags"]) == ("nbs-rd-communique-2020", "p")
     assert flags.with_flags("4.35", row["flags"]) == "4.35 p"
+
+
+# Revert removes the regions its upload created when nothing else uses them (issue 13, item 9). Test data:
+# made-up values for made-up regions (test fixtures, not statistics).
+NEW_REGIONS = ("指标,地区代码,地区名称,年份,数值,来源\n"
+               "RD_GDP_RATIO,testville,测试城,2023,5.2,test fixture - not a statistic\n"
+               "RD_GDP_RATIO,testburg,测试堡,2023,3.6,test fixture - not a statistic\n"
+               "RD_GDP_RATIO,beijing,北京,2025,6.6,test fixture - not a statistic\n")
+LATER = ("指标,地区代码,地区名称,年份,数值,来源\n"
+         "RD_GDP_RATIO,testville,测试城,{year},{value},test fixture - not a statistic\n")
+TOUCHED = ("observations", "observation_history", "regions")
+
+
+def _upload(engine, catalog, text: str, name: str) -> int:
+    from indicators.ingest import IngestOptions, commit, parse_file
+
+    parsed = parse_file(text.encode(), name, catalog, engine, IngestOptions(confidence="low"))
+    assert parsed.report.ok, parsed.report.errors.head(3).to_dict("records")
+    return commit(engine, parsed, user="tester").batch_id
+
+
+def _revert(engine, batch_id: int):
+    with engine.begin() as conn:
+        return revert_batch(conn, batch_id, user="tester")
+
+
+def _dump(engine) -> dict:
+    return {t: queries.table_dump(engine, t) for t in TOUCHED}
+
+
+def _region_codes(engine) -> set[str]:
+    return set(queries.regions(engine)["code"])
+
+
+def test_revert_removes_the_regions_its_upload_created(seeded_engine, catalog):
+    before = _dump(seeded_engine)
+    batch = _upload(seeded_engine, catalog, NEW_REGIONS, "new.csv")
+    assert {"testville", "testburg"} <= _region_codes(seeded_engine)
+    _revert(seeded_engine, batch)
+    assert _dump(seeded_engine) | {"observation_history": None} == before | {"observation_history": None}
+    history = queries.observations(seeded_engine, history=True)
+    assert history[history["batch"] == batch][["region", "status"]].values.tolist() == [["beijing", "retracted"]]
+    note = queries.batches(seeded_engine).set_index("id").loc[batch + 1, "note"]
+    assert "2 regions it created removed: testburg, testville" in note
+
+
+def test_revert_keeps_a_created_region_another_standing_upload_uses(seeded_engine, catalog):
+    first = _upload(seeded_engine, catalog, NEW_REGIONS, "new.csv")
+    second = _upload(seeded_engine, catalog, LATER.format(year=2024, value=5.3), "later.csv")
+    _revert(seeded_engine, first)
+    assert "testville" in _region_codes(seeded_engine) and "testburg" not in _region_codes(seeded_engine)
+    assert queries.observations(seeded_engine, region="testville")["year"].tolist() == [2024]
+    _revert(seeded_engine, second)  # the last upload naming it: now nothing stands that uses it
+    assert "testville" not in _region_codes(seeded_engine)
+    assert queries.observations(seeded_engine, region="testville", history=True).empty
+
+
+def test_revert_in_reverse_order_of_a_revision_removes_the_region(seeded_engine, catalog):
+    """An upload revised by a second one: reverting both, newest first, leaves no trace of the region (the
+    second's retracted values do not keep it: that batch no longer stands)."""
+    before = _dump(seeded_engine)
+    first = _upload(seeded_engine, catalog, NEW_REGIONS, "new.csv")
+    second = _upload(seeded_engine, catalog, LATER.format(year=2023, value=5.25), "revision.csv")
+    with pytest.raises(RevertRefused):
+        _revert(seeded_engine, first)
+    _revert(seeded_engine, second)
+    assert "testville" in _region_codes(seeded_engine)  # the first upload still stands and uses it
+    _revert(seeded_engine, first)
+    assert {"testville", "testburg"}.isdisjoint(_region_codes(seeded_engine))
+    assert _dump(seeded_engine)["regions"] == before["regions"]
+    assert _dump(seeded_engine)["observations"] == before["observations"]
+
+
+def test_revert_never_removes_a_catalog_region_or_one_a_current_value_names(seeded_engine, catalog):
+    batch = _upload(seeded_engine, catalog, NEW_REGIONS, "new.csv")
+    with seeded_engine.begin() as conn:  # a value of the seed batch's kind naming the region: current, standing
+        apply_batch(conn, batch_frame("indicator_code,region_code,year,value,source,confidence\n"
+                                      "RD_GDP_RATIO,testburg,2020,3.0,test fixture - not a statistic,low\n"),
+                    kind="upload", user="t")
+    _revert(seeded_engine, batch)
+    codes = _region_codes(seeded_engine)
+    assert "beijing" in codes and "testburg" in codes and "testville" not in codes
+
+
+@pytest.mark.parametrize("batch_id", [0, -1, 2**31, 10**30])
+def test_revert_of_a_number_no_batch_can_have_is_refused(seeded_engine, batch_id):
+    before = _dump(seeded_engine)
+    with pytest.raises(RevertRefused, match="not a batch number"):
+        _revert(seeded_engine, batch_id)
+    assert _dump(seeded_engine) == before
