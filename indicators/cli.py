@@ -481,8 +481,32 @@ def serve(cli: Cli, host: str, port: int, threads: int, debug: bool) -> None:
     # a service manager stops the server with SIGTERM: leave as on Ctrl+C, so exit handlers close the
     # export browser in order
     signal.signal(signal.SIGTERM, _leave)
+    proxy = _trusted_proxy()
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop) 服务已启动")
-    waitress_serve(shell.server, host=host, port=port, threads=threads)
+    if proxy:
+        click.echo(f"client addresses from X-Forwarded-For of {proxy['trusted_proxy']} "
+                   f"({proxy['trusted_proxy_count']} proxies) 信任代理转发的客户端地址")
+    waitress_serve(shell.server, host=host, port=port, threads=threads, **proxy)
+
+
+TRUSTED_PROXY_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto"
+
+
+def _trusted_proxy() -> dict:
+    """waitress's trusted-proxy settings from ``INNOVATION_MONITOR_PROXIES`` (how many proxies stand in front:
+    the client's address is the one that many hops back in X-Forwarded-For) and
+    ``INNOVATION_MONITOR_TRUSTED_PROXY`` (the address the nearest proxy connects from; default 127.0.0.1).
+
+    waitress itself applies them, and removes X-Forwarded-* headers from any other peer before the app sees
+    them: the sign-in limits count real clients, and nobody else can pretend to be one.
+    """
+    count = os.environ.get("INNOVATION_MONITOR_PROXIES", "0").strip() or "0"
+    if not count.isdigit():
+        raise click.UsageError(f"INNOVATION_MONITOR_PROXIES must be a number of proxies, not {count!r}")
+    if int(count) == 0:
+        return {}
+    return {"trusted_proxy": os.environ.get("INNOVATION_MONITOR_TRUSTED_PROXY", "").strip() or "127.0.0.1",
+            "trusted_proxy_count": int(count), "trusted_proxy_headers": TRUSTED_PROXY_HEADERS}
 
 
 def _leave(_signum: int, _frame: object) -> NoReturn:
@@ -566,7 +590,7 @@ def users_add(cli: Cli, name: str, role: str, password_stdin: bool) -> None:
 @PASSWORD_STDIN
 @pass_cli
 def users_passwd(cli: Cli, name: str, password_stdin: bool) -> None:
-    """Set a new password."""
+    """Set a new password; every session of the account ends (signed out everywhere)."""
     from indicators import users
 
     try:
@@ -592,7 +616,7 @@ def _activation_command(command: str, active: bool, help_text: str, done: str) -
         click.echo(f"user {name} {done}")
 
 
-_activation_command("disable", False, "Stop an account from signing in (its batches keep its name).",
+_activation_command("disable", False, "Stop an account from signing in and end its sessions (its batches keep its name).",
                     "disabled. 已停用。")
 _activation_command("enable", True, "Let a disabled account sign in again.", "enabled. 已启用。")
 
@@ -622,18 +646,29 @@ def _export_or_exit(action):
 @click.option("--size", type=click.Choice(["slide", "page"]), default="slide", show_default=True,
               help="slide: 16:9, 2560x1440 px; page: 1920x1200 px (both 2x).")
 @click.option("--svg", is_flag=True, help="Write SVG instead of PNG.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--years", help="START,END: only these years, as the trend page's year range (e.g. 2015,2024).")
+@click.option("--vintages", is_flag=True, help="Also draw earlier vintages (values before revision).")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Draw what was known on this date (YYYY-MM-DD).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="File to write (default: a name with indicator, regions, years, language, size and date).")
 @pass_cli
-def export_png(cli: Cli, indicator, regions, lang, size, svg, output) -> None:
-    """Export one indicator's trend chart, ready to paste into a briefing. 导出单个指标图表。"""
+def export_png(cli: Cli, indicator, regions, lang, size, svg, years, vintages, as_of, output) -> None:
+    """Export one indicator's trend chart, as the trend page draws it, ready to paste into a briefing.
+    导出单个指标图表(与趋势页相同的视图)。"""
     from indicators import briefing, export
     from indicators.snapshot import snapshot
 
     code = cli.indicator(indicator)
     codes = [cli.region(r) for r in regions] or None
-    snap = snapshot(cli.engine, cli.catalog)
-    chart = briefing.indicator_chart(snap, code, lang=lang, regions=codes, size=size)
-    image = _export_or_exit(lambda: export.to_image(chart.figure, size=size, fmt="svg" if svg else "png"))
+    span = export.parse_years(years) if years is not None else None
+    if years is not None and span is None:
+        raise click.BadParameter(f"expected START,END (e.g. 2015,2024), got {years!r} / 年份范围格式应为 起,止",
+                                 param_hint="--years")
+    snap = snapshot(cli.engine, cli.catalog, as_of=as_of)
+    chart = briefing.indicator_chart(snap, code, lang=lang, regions=codes, size=size, years=span, vintages=vintages)
+    fmt = "svg" if svg else "png"
+    output = output or export.file_name(code, lang=lang, size=size, fmt=fmt, regions=codes, years=span)
+    image = _export_or_exit(lambda: export.to_image(chart.figure, size=size, fmt=fmt))
     with open(output, "wb") as fh:
         fh.write(image)
     click.echo(f"{output}: {chart.finding}")

@@ -192,3 +192,32 @@ def test_an_exported_table_loads_back_unchanged(seeded_cli_env, tmp_path):
     assert outcome["report"]["ok"] and outcome["report"]["counts"]["errors"] == 0
     assert outcome["diff_counts"] == {"new": 0, "revised": 0, "unchanged": len(frame)}
     assert outcome["report"]["new_publications"] == []
+
+
+def test_observations_finds_a_region_an_upload_created_until_its_upload_is_reverted(seeded_cli_env, tmp_path):
+    """`--region` accepts regions created by uploads, by code or name; reverting the upload removes the
+    region, and the name is unknown again (issue 13, item 9). Made-up values of a made-up city."""
+    upload = tmp_path / "new-city.csv"
+    upload.write_text("指标,地区代码,地区名称,年份,数值,来源,可信度\n"
+                      "RD_GDP_RATIO,testville,测试城,2023,5.2,test fixture - not a statistic,low\n", encoding="utf-8")
+    run_cli("ingest", str(upload), env=seeded_cli_env)
+    for name in ("testville", "测试城"):
+        out = run_cli("observations", "--region", name, "--format", "csv", env=seeded_cli_env)
+        frame = pd.read_csv(StringIO(out.stdout))
+        assert frame[["region", "year", "value"]].values.tolist() == [["testville", 2023, 5.2]]
+    batch = int(pd.read_csv(StringIO(run_cli("batches", "--format", "csv", env=seeded_cli_env).stdout))["id"].max())
+    run_cli("revert", str(batch), env=seeded_cli_env)
+    gone = run_cli("observations", "--region", "testville", env=seeded_cli_env, check=False)
+    assert gone.returncode == 2 and "未知地区" in gone.stderr
+
+
+@pytest.mark.parametrize("batch", ["0", "-1", "2147483648", "9" * 30])
+def test_revert_of_a_number_no_batch_can_have_is_rejected_with_exit_1(seeded_cli_env, batch):
+    result = run_cli("revert", "--", batch, env=seeded_cli_env, check=False)
+    assert result.returncode == 1 and "that is not a batch number" in result.stderr
+
+
+@pytest.mark.parametrize("batch", ["abc", "1.5", "9" * 5000])
+def test_revert_of_a_non_integer_is_a_usage_error(seeded_cli_env, batch):
+    result = run_cli("revert", "--", batch, env=seeded_cli_env, check=False)
+    assert result.returncode == 2 and "not a valid integer" in result.stderr
