@@ -23,7 +23,9 @@ TABLE_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHe
 MAX_PARAM_LENGTH = 200  # longer than any code, name or list a page offers; anything longer names nothing
 MAX_PARAM_ITEMS = 1_000
 MAX_INT_DIGITS = 9
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+# No "Share chart…" (it uploads the chart to Plotly Cloud: never from a government tool), no logo.
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False,
+                "plotlyServerURL": "", "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -73,16 +75,30 @@ def export_href(view: str, lang: str, *, size: str = "slide", fmt: str = "png", 
     return nav_href("/export/chart", lang, view=view, size=size, format=fmt, **params)
 
 
-def export_links(view: str, lang: str, **params) -> html.Div:
-    """Links that download the chart rendered on the server in the briefing template."""
+def export_links(view: str, lang: str, *, citation: str | None = None, **params) -> html.Div:
+    """One download menu per chart: the chart rendered on the server in the briefing template (PNG slide,
+    PNG page, SVG); for a trend view also the CSV of exactly what it shows and of the full series; and the
+    line to cite it with."""
     links = [("export.png_slide", "slide", "png"), ("export.png_page", "page", "png"), ("export.svg", "slide", "svg")]
-    return html.Div(
-        [html.A(t(key, lang), href=export_href(view, lang, size=size, fmt=fmt, **params), download="",
-                className="btn btn-outline-primary btn-sm me-2", id=f"{view}-export-{size}-{fmt}")
-         for key, size, fmt in links]
-        + [html.Span(t("export.hint", lang), className="small text-muted")],
-        className="mb-2 d-flex flex-wrap align-items-center gap-1", id=f"{view}-export",
-    )
+    children = [html.A(t(key, lang), href=export_href(view, lang, size=size, fmt=fmt, **params), download="",
+                       className="btn btn-outline-primary btn-sm me-2", id=f"{view}-export-{size}-{fmt}")
+                for key, size, fmt in links]
+    if view == "trend":
+        table_params = {k: v for k, v in params.items() if k != "view"}
+        children += [
+            html.A(t("export.csv_view", lang), href=nav_href("/export/table", lang, scope="view", **table_params),
+                   download="", className="btn btn-outline-secondary btn-sm me-2", id=f"{view}-export-csv"),
+            html.A(t("export.csv_series", lang),
+                   href=nav_href("/export/table", lang, scope="series", indicator=params.get("indicator")),
+                   download="", className="btn btn-outline-secondary btn-sm me-2", id=f"{view}-export-csv-series"),
+        ]
+    children.append(html.Span(t("export.hint", lang), className="small text-muted"))
+    menu = [html.Div(children, className="d-flex flex-wrap align-items-center gap-1")]
+    if citation:
+        menu.append(html.Div([html.Span(t("export.cite", lang) + ": ", className="fw-semibold"),
+                              html.Span(citation, className="im-cite", id=f"{view}-citation")],
+                             className="small text-muted mt-1"))
+    return html.Div(menu, className="mb-2", id=f"{view}-export")
 
 
 def empty_state(message: str, *, link: str | None = None, link_text: str | None = None) -> html.Div:

@@ -14,7 +14,7 @@ from datetime import date
 from flask import Blueprint, Response, request
 
 from dashboards._common import current, split_param
-from indicators import briefing, export
+from indicators import briefing, export, tables, views
 from indicators.i18n import normalise_lang
 from indicators.jobs import JOBS
 
@@ -65,6 +65,29 @@ def chart() -> Response:
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
     filename = export.file_name(name, lang=lang, size=size, fmt=fmt, regions=regions, years=years)
     return Response(image, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@blueprint.get("/export/table")
+def table() -> Response:
+    """The numbers of a trend view as CSV (``scope=view``: its regions, years and vintages) or the full
+    series of the indicator (``scope=series``), headed in the page's language, UTF-8 with BOM."""
+    args = request.args
+    lang = normalise_lang(args.get("lang"))
+    snap = current()
+    indicator = args.get("indicator")
+    if indicator not in snap.catalog.indicators:
+        return _text(f"unknown indicator / 未知指标: {indicator}", 404)
+    known = set(snap.regions["code"])
+    full = args.get("scope") == "series"
+    regions = None if full else [r for r in split_param(args.get("regions"))[:50] if r in known] or [
+        snap.catalog.programme.home_region]
+    years = None if full else export.parse_years(args.get("years"))
+    frame = views.view_table(snap, indicator, lang=lang, regions=regions, years=years,
+                             vintages=not full and args.get("vintages") == "1")
+    name = export.file_name(indicator + ("_series" if full else ""), lang=lang, size="table", fmt="csv",
+                            regions=regions, years=years)
+    return Response(tables.csv_bytes(frame), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blueprint.get("/export/brief/<job_id>.zip")

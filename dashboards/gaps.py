@@ -22,9 +22,9 @@ from dashboards._common import (
     sync_url,
 )
 from dashboards._metadata_link import metadata_link
-from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge
-from indicators import progress, views
-from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, t
+from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge, status_legend
+from indicators import figures, progress, views
+from indicators.i18n import fmt_gap, fmt_number, fmt_value, normalise_lang, rate_unit_words, t
 
 dash.register_page(__name__, path="/gaps", order=2, nav_key="nav.gaps", title="目标差距 Target gaps")
 
@@ -72,15 +72,23 @@ def render(snap, pillar: str | None, milestone: int | None, lang: str):
                 dcc.Graph(id=f"{PAGE}-progress", figure=progress_fig, config=GRAPH_CONFIG)]
     if pace_fig is not None:
         children.append(dcc.Graph(id=f"{PAGE}-pace", config=GRAPH_CONFIG, figure=pace_fig))
-    children.append(_table(rows.sort_values("progress_share", na_position="first"), snap, lang))
+    home = snap.catalog.programme.home_region
+    year = f" · {t('common.target', lang)} {milestone}" if milestone else ""
+    children.append(status_legend(sorted(set(rows["status"]), key=progress.STATUS_ORDER.index), lang,
+                                  id=f"{PAGE}-legend"))
+    children.append(html.H2(f"{snap.region_name(home, lang)}{year}", className="h6 mt-3 mb-0", id=f"{PAGE}-region"))
+    children.append(_table(figures.progress_order(rows), snap, lang))  # the chart's order: most behind first
     return children
 
 
-def _rate(value, unit) -> str:
-    """An annual change with its unit: '%/yr' for compound growth, 'pp/yr' (or units/yr) for linear."""
+def _rate(value, unit, unit_name: str, lang: str) -> str:
+    """An annual change with its unit in words: "%/年" for compound growth, "百分点/年" (or the indicator's
+    unit a year) for linear."""
     if value is None or pd.isna(value):
         return "–"
-    return f"{value:+.2f} {unit or ''}".strip()
+    words = rate_unit_words(unit, lang) if unit in ("%/yr", "pp/yr") else (
+        f"{unit_name}/年" if lang == "zh" else f"{unit_name} a year")
+    return f"{float(value):+,.2f} {words}".strip()
 
 
 def _table(rows: pd.DataFrame, snap, lang: str):
@@ -111,7 +119,8 @@ def _table(rows: pd.DataFrame, snap, lang: str):
             html.Td(fmt_gap(r.gap, ind.unit, unit, lang, signed=True) + (f" · {fmt_number(r.progress_share * 100, decimals=0)}%"
                                                            if pd.notna(r.progress_share) and r.progress_share < 1
                                                            else "")),
-            html.Td(_rate(r.actual_rate, r.rate_unit)), html.Td(_rate(r.required_rate, r.rate_unit)),
+            html.Td(_rate(r.actual_rate, r.rate_unit, unit, lang)),
+            html.Td(_rate(r.required_rate, r.rate_unit, unit, lang)),
             html.Td(fmt_number(r.ratio, decimals=2) if pd.notna(r.ratio) else "–"),
             html.Td([status_badge(r.status, lang, r._asdict(), id=f"{PAGE}-status-{r.indicator}-{r.milestone_year}"),
                      provisional_mark(r.guard, lang), caveat_notes(r._asdict(), lang)]),

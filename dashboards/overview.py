@@ -16,10 +16,10 @@ from dash import dcc, html
 
 from dashboards._common import current, nav_href, page_header
 from dashboards._metadata_link import metadata_link
-from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge
+from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge, status_legend
 from indicators import figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
-from indicators.progress import status_label
+from indicators.progress import STATUS_ORDER, status_label
 
 dash.register_page(__name__, path="/", order=0, nav_key="nav.overview", title="总览 Overview")
 
@@ -39,7 +39,8 @@ def render(snap, lang: str):
     assessment = snap.assessment
     home_rows = assessment[assessment["region"] == home]
     headline = _headline_rows(home_rows).set_index("indicator")  # one row per indicator, computed once
-    sections = [_freshness(snap, lang)]
+    shown = sorted(set(headline["status"]), key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
+    sections = [_freshness(snap, lang), status_legend(shown, lang, id="overview-legend")]
     for pillar in catalog.programme.pillars:
         codes = [i.code for i in catalog.ordered_indicators() if i.pillar == pillar.code]
         if not codes:

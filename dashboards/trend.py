@@ -129,7 +129,8 @@ def year_bounds(indicator: str):
 def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None, lang: str):
     lang = normalise_lang(lang)
     links = export_links("trend", lang, indicator=indicator, regions=",".join(regions or []) or None,
-                         years=",".join(str(y) for y in years) if years else None)
+                         years=",".join(str(y) for y in years) if years else None,
+                         vintages="1" if vintages else None, citation=views.view_citation(current(), indicator, lang))
     fig, why, sources = render(current(), indicator, regions or [], years, bool(vintages), lang)
     title = fig.layout.title.text
     fig.update_layout(title=None, margin={"t": 20})  # the page shows the title as a heading, which wraps on phones

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from indicators import export, flags, progress, tables, views
 from indicators.figures import FONT_FAMILY, status_style
-from indicators.i18n import fmt_value
+from indicators.i18n import fmt_value, rate_unit_words
 from indicators.snapshot import Snapshot
 
 STATUS_COLUMNS = [
@@ -282,14 +282,6 @@ def status_table(snap: Snapshot, codes: list[str], lang: str) -> pd.DataFrame:
             values = values.astype("Int64") if decimals == 0 else values
         out[zh if lang == "zh" else en] = values
     return out.reset_index(drop=True)
-
-
-def rate_unit_words(unit: object, lang: str) -> str:
-    """A rate's unit as words: "%/yr" as "%/年", "pp/yr" as "百分点/年" ("percentage points a year")."""
-    text = "" if unit is None or (isinstance(unit, float) and pd.isna(unit)) else str(unit)
-    if lang == "zh":
-        return text.replace("pp/yr", "百分点/年").replace("%/yr", "%/年").replace("/yr", "/年")
-    return text.replace("pp/yr", "percentage points a year").replace("%/yr", "% a year").replace("/yr", " a year")
 
 
 def index_markdown(snap: Snapshot, entries: list[tuple[str, Chart]], lang: str) -> str:

@@ -283,6 +283,14 @@ def _span(series: pd.DataFrame) -> int:
     return int(series["year"].max() - series["year"].min()) if len(series) else 0
 
 
+def progress_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Target rows from the most behind to the furthest along, those without data last, with ``_share``
+    (a met target or a value inside its band counts as 1): the order of the gaps chart and of its table."""
+    met = rows["status"].isin(["achieved", "within_band", "above_band"])
+    share = rows["progress_share"].where(~(met & rows["progress_share"].isna()), 1.0)
+    return rows.assign(_share=share).sort_values("_share", ascending=True, na_position="last", kind="stable")
+
+
 def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], status_labels: dict[str, str],
                   title: str | None = None) -> go.Figure:
     """Progress share (0 = baseline, 1 = target) per indicator, as a bullet chart, most behind at the top.
@@ -290,9 +298,7 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
     ``rows``: indicator, progress_share, status (one row per indicator and milestone). A target already met
     or a value inside its band draws as a full bar; a share beyond 100 % is drawn at 100 % and labelled.
     """
-    met = rows["status"].isin(["achieved", "within_band", "above_band"])
-    share = rows["progress_share"].where(~(met & rows["progress_share"].isna()), 1.0)
-    rows = rows.assign(_share=share).sort_values("_share", ascending=False, na_position="first")
+    rows = progress_order(rows).iloc[::-1]  # plotly draws the first bar at the bottom
     names = [labels.get(i, i) for i in rows["indicator"]]
     colours = [status_style(s)[0] for s in rows["status"]]
     drawn = rows["_share"].clip(lower=0, upper=1).fillna(0)

@@ -170,6 +170,9 @@ STRINGS: dict[str, Text] = {
     "export.png_slide": Text("下载PNG(幻灯片16:9)", "PNG (slide 16:9)"),
     "export.png_page": Text("下载PNG(文档页)", "PNG (document page)"),
     "export.svg": Text("下载SVG", "SVG"),
+    "export.csv_view": Text("下载CSV(当前视图)", "CSV (this view)"),
+    "export.csv_series": Text("下载CSV(完整序列)", "CSV (full series)"),
+    "export.cite": Text("引用本图", "Cite this chart"),
     "export.hint": Text("按简报模板在服务器端生成(标题、结论、来源、日期)。", "Rendered on the server in the briefing template (title, finding, sources, dates)."),
     "brief.title": Text("简报导出", "Briefing pack"),
     "brief.subtitle": Text("选择领域、指标和语言,生成包含各指标图表(PNG)、总览记分卡、状态表(CSV)和索引的压缩包。",
@@ -384,3 +387,11 @@ def fmt_gap(value: float | None, unit_code: str, unit_name: str, lang: str, *, s
     if lang == "zh":
         return ("差" if value > 0 else "超出") + text
     return ("short by " if value > 0 else "ahead by ") + text
+
+
+def rate_unit_words(unit: object, lang: str) -> str:
+    """A rate's unit as words: "%/yr" as "%/年", "pp/yr" as "百分点/年" ("percentage points a year")."""
+    text = "" if unit is None or (isinstance(unit, float) and math.isnan(unit)) else str(unit)
+    if lang == "zh":
+        return text.replace("pp/yr", "百分点/年").replace("%/yr", "%/年").replace("/yr", "/年")
+    return text.replace("pp/yr", "percentage points a year").replace("%/yr", "% a year").replace("/yr", " a year")

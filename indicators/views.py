@@ -260,3 +260,56 @@ def compare_figures(snap: Snapshot, indicator: str, regions: list[str] | None, l
     bars = figures.latest_bars(latest, lang=lang, region_names=names, home_region=home, unit_code=ind.unit,
                                unit_name=unit.name.pick(lang), rank=rank, title=t("compare.latest", lang))
     return over_time, bars, series
+
+
+# The columns of a chart's table (the "Table" of a view and its CSV), headed in the page's language.
+VIEW_COLUMNS: dict[str, Text] = {
+    "indicator_name": Text("指标", "Indicator"), "region_name": Text("地区", "Region"), "year": Text("年份", "Year"),
+    "value": Text("数值", "Value"), "unit": Text("单位", "Unit"), "flags": Text("标记", "Flags"),
+    "citation": Text("出处文献", "Publication"), "published_on": Text("发布日期", "Published"),
+    "confidence": Text("可信度", "Confidence"), "vintage": Text("版本", "Vintage"), "source": Text("来源", "Source"),
+}
+
+
+def view_table(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] | None = None,
+               years: tuple[int, int] | None = None, vintages: bool = False) -> pd.DataFrame:
+    """The numbers a trend view draws, one row per value, headed in ``lang``: what its CSV download holds.
+
+    ``regions=None`` with ``years=None`` is the full series (every region with data, every year).
+    """
+    catalog = snap.catalog
+    ind = catalog.indicators[indicator]
+    chosen = regions if regions is not None else None
+    series = snap.series(indicator, chosen).assign(vintage="current")
+    if years:
+        series = series[series["year"].between(*years)]
+    if vintages:
+        history = queries.observations(snap.engine, indicator=indicator, region=chosen, history=True)
+        old = history[history["status"] == "superseded"].assign(vintage="superseded")
+        if years:
+            old = old[old["year"].between(*years)]
+        series = pd.concat([series, old], ignore_index=True)
+    series = snap.with_citations(series, lang).sort_values(["region", "year", "vintage"], kind="stable")
+    words = {"current": Text("现行值", "current"), "superseded": Text("早期发布值", "earlier vintage")}
+    frame = pd.DataFrame({
+        "indicator_name": ind.name.pick(lang),
+        "region_name": series["region"].map(lambda c: snap.region_name(c, lang)),
+        "year": series["year"], "value": series["value"],
+        "unit": catalog.units[ind.unit].name.pick(lang),
+        "flags": series["flags"].fillna("") if "flags" in series else "",
+        "citation": series["citation"], "published_on": series["published_on"],
+        "confidence": series["confidence"].map(lambda c: t(f"confidence.{c}", lang)),
+        "vintage": series["vintage"].map(lambda v: words[v].pick(lang)), "source": series["source"],
+    })
+    return frame.rename(columns={k: v.pick(lang) for k, v in VIEW_COLUMNS.items()}).reset_index(drop=True)
+
+
+def view_citation(snap: Snapshot, indicator: str, lang: str) -> str:
+    """How to cite a chart: programme, indicator, data as of, the publications behind it."""
+    ind = snap.catalog.indicators[indicator]
+    day = snap.as_of.isoformat() if snap.as_of else (
+        pd.Timestamp(snap.batches["created_at"].max()).strftime("%Y-%m-%d") if len(snap.batches) else "–")
+    sources = "; ".join(snap.citations(snap.series(indicator, [snap.catalog.programme.home_region]), lang)[:3])
+    if lang == "zh":
+        return f"{snap.catalog.programme.name.zh}:{ind.name.zh}(数据截至{day})。来源:{sources}。"
+    return f"{snap.catalog.programme.name.en}: {ind.name.en} (data as of {day}). Sources: {sources}."

@@ -169,3 +169,43 @@ def test_briefing_page_builds_a_pack_with_progress(page, app_url):
 def test_export_errors_are_plain_text(page, app_url):
     response = page.request.get(app_url + "/export/chart?view=trend&indicator=NOPE")
     assert response.status == 404 and "未知指标" in response.text()
+
+
+def test_trend_offers_a_csv_of_its_view_and_a_citation_and_no_cloud_button(page, app_url):
+    page.goto(app_url + "/trend?indicator=RD_GDP_RATIO&regions=beijing,china&years=2015,2024&lang=zh")
+    settle(page)
+    wait_for_chart(page, "trend-graph")
+    link = page.locator("#trend-export-csv")
+    expect(link).to_have_text("下载CSV(当前视图)")
+    response = page.request.get(app_url + link.get_attribute("href"))
+    assert response.ok and "RD_GDP_RATIO_beijing-china_2015-2024_zh" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.body().decode("utf-8-sig"))))
+    assert rows and {r["地区"] for r in rows} == {"北京", "全国"}
+    assert all(2015 <= int(r["年份"]) <= 2024 for r in rows)  # exactly the years of the view
+    assert all(r["出处文献"] for r in rows)  # each value's publication
+    expect(page.locator("#trend-citation")).to_contain_text("数据截至")
+    page.locator("#trend-graph").hover()  # the toolbar shows on hover
+    expect(page.locator("#trend-graph .modebar-btn").first).to_be_attached()
+    titles = page.locator("#trend-graph .modebar-btn").evaluate_all("els => els.map(e => e.dataset.title || '')")
+    assert titles and not [t for t in titles if "Share" in t or "Cloud" in t or "Studio" in t], titles
+
+
+def test_statuses_are_explained_where_they_are_shown(page, app_url):
+    """A legend opens on a tap (touch has no hover); every badge carries its numbers; a class without a
+    target is drawn as an outline, not like "on track"."""
+    page.goto(app_url + "/gaps?lang=zh")
+    settle(page)
+    legend = page.locator("#gaps-legend")
+    legend.locator("summary").click()
+    expect(legend).to_contain_text("“左右”目标")  # the band statuses' descriptions
+    expect(legend).to_contain_text("暂定")
+    titles = page.locator("#gaps-body table .im-badge").evaluate_all("els => els.map(e => e.title)")
+    assert any("R = " in t and "基期" in t and "目标" in t for t in titles), titles
+    assert any("容差 ±1" in t for t in titles)  # R&D intensity's band
+    page.goto(app_url + "/?lang=en")
+    settle(page)
+    untargeted = page.locator(".im-badge-untargeted").first
+    expect(untargeted).to_contain_text("progress")
+    assert untargeted.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+    page.locator("#overview-legend summary").click()
+    expect(page.locator("#overview-legend")).to_contain_text("No target")
