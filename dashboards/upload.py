@@ -5,12 +5,22 @@ delimiter and layout; the rows as understood; the validation report (downloadabl
 database. Commit is allowed only without errors (or with "load valid rows only") and only for a signed-in
 editor: every callback here checks the role on the server. Everything from the file is shown as text. The
 year field is for a table as published whose title names no year (``indicators.ingest.published``).
+
+A file is parsed once per set of options (``ingest.ParseCache``): changing the encoding back, downloading
+the report and committing reuse the parse. A failure that is nobody's input error (a locked database, a
+full disk, a read-only file) is said on the page in both languages (``indicators.failures``), with the file
+and the choices left on the page to try again; nothing was written.
+
+Not done: stopping the work of a request whose browser has left. Dash runs a callback to its end in the
+server's thread (waitress cannot tell it the client is gone); the limits on a file's columns and cells and
+the parse kept between callbacks bound that work instead.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import dash
 import dash_bootstrap_components as dbc
@@ -19,8 +29,8 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
 from dashboards._common import TABLE_FONT, current, nav_href, page_header
-from indicators import ingest
-from indicators.i18n import normalise_lang, t
+from indicators import failures, ingest
+from indicators.i18n import Text, normalise_lang, t
 from indicators.validation.render import summarise
 
 dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", title="上传数据 Upload")
@@ -28,8 +38,13 @@ dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", titl
 PAGE = "upload"
 MAX_BYTES = ingest.DEFAULT_MAX_BYTES
 PREVIEW_ROWS = 500
-
-
+PARSES = ingest.ParseCache()  # the files this server parsed, for the next preview, download and commit
+KEPT = Text("文件和所选项仍在本页,问题解决后可再次提交。",
+            "The file and your choices are still on this page: commit again once the problem is solved.")
+UNEXPECTED = Text("发生意外错误({kind}),未写入任何数据。详细信息已记入服务器日志。",
+                  "An unexpected error ({kind}) stopped the upload; nothing was written. The server's log has the "
+                  "details.")
+log = logging.getLogger("innovation_monitor.upload")
 
 
 def layout(lang: str | None = None, **_):
@@ -53,7 +68,8 @@ def layout(lang: str | None = None, **_):
             dbc.Col([dbc.Label(t("upload.encoding", lang)),
                      dcc.Dropdown(id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
                          {"label": t("upload.auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
-                         {"label": "GB18030 / GBK", "value": "gb18030"}])], md=3),
+                         {"label": "GB18030 / GBK", "value": "gb18030"}, {"label": "Big5", "value": "big5"},
+                         {"label": "Windows-1252", "value": "cp1252"}])], md=3),
             dbc.Col([dbc.Label(t("upload.source", lang)), dbc.Input(id=f"{PAGE}-source", type="text", debounce=True)], md=4),
             # A table as published takes its year from its title; this is for a title without one.
             dbc.Col([dbc.Label(t("common.year", lang)), dbc.Input(id=f"{PAGE}-year", type="number", min=1900, max=2100,
@@ -88,8 +104,18 @@ def _options(encoding: str | None, source: str | None, confidence: str | None, y
 def parse_upload(contents: str, file_name: str, encoding=None, source=None, confidence=None,
                  year=None) -> ingest.ParsedFile:
     snap = current()
-    return ingest.parse_file(_decode(contents), file_name or "upload.csv", snap.catalog, snap.engine,
-                             _options(encoding, source, confidence, year))
+    return PARSES.parse(_decode(contents), file_name or "upload.csv", snap.catalog, snap.engine,
+                        _options(encoding, source, confidence, year))
+
+
+def failed(error: Exception, lang: str) -> dbc.Alert:
+    """What went wrong, in both languages (``failures.describe``), and that nothing is lost."""
+    log.error("upload failed: %s", error, exc_info=error)
+    text = failures.describe(error)
+    if text == failures.UNEXPECTED.format(kind=type(error).__name__):  # its advice is the CLI's --debug
+        text = UNEXPECTED.format(kind=type(error).__name__)
+    return dbc.Alert([html.Div(text.zh), html.Div(text.en), html.Div(KEPT.pick(lang), className="small mt-1")],
+                     color="danger", id=f"{PAGE}-failed")
 
 
 @callback(Output(f"{PAGE}-preview", "children"), Output(f"{PAGE}-commit-area", "hidden"),
@@ -103,7 +129,10 @@ def preview(contents, encoding, source, confidence, year, file_name, lang):
         return dbc.Alert(t("auth.need_editor", lang), color="danger"), True, None
     if not contents:
         return None, True, None
-    parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
+    try:
+        parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
+    except Exception as exc:  # noqa: BLE001 - a database or system failure, said on the page
+        return failed(exc, lang), True, None
     return render_preview(parsed, lang), parsed.rejected(skip_invalid=True), None
 
 
@@ -230,7 +259,10 @@ def commit(_n, contents, file_name, encoding, source, confidence, note, skip, la
         return dbc.Alert(t("auth.need_editor", lang), color="danger", id=f"{PAGE}-denied")
     if not contents:
         raise dash.exceptions.PreventUpdate
-    parsed = parse_upload(contents, file_name, encoding, source, confidence, year)
+    try:
+        parsed = parse_upload(contents, file_name, encoding, source, confidence, year)  # the preview's, if kept
+    except Exception as exc:  # noqa: BLE001 - a database or system failure, said on the page
+        return failed(exc, lang)
     return commit_parsed(parsed, editor.name, note, bool(skip), lang)
 
 
@@ -241,6 +273,8 @@ def commit_parsed(parsed: ingest.ParsedFile, user: str, note: str | None, skip_i
                                skip_invalid=skip_invalid)
     except ingest.UploadRejected as exc:
         return dbc.Alert([html.Div(exc.message_zh), html.Div(exc.message_en)], color="danger", id=f"{PAGE}-rejected")
+    except Exception as exc:  # noqa: BLE001 - locked, full, read-only...: the transaction rolled back
+        return failed(exc, lang)
     if result.batch_id is None:
         return dbc.Alert(t("upload.already", lang, batch=result.already_loaded_as), color="info", id=f"{PAGE}-already")
     codes = sorted(set(parsed.observations()["indicator_code"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,8 @@ def test_trend_chart_downloads_as_a_briefing_png(page, app_url):
     settle(page)
     with page.expect_download() as info:
         page.locator("#trend-export-slide-png").click()
-    assert info.value.suggested_filename == "TECH_CONTRACT_TURNOVER-en-slide.png"
+    name = info.value.suggested_filename  # what the view shows: indicator, regions, years, language, size, date
+    assert re.fullmatch(r"TECH_CONTRACT_TURNOVER_beijing_\d{4}-\d{4}_en_slide_\d{4}-\d{2}-\d{2}\.png", name), name
     with Image.open(info.value.path()) as image:
         assert image.size == (2560, 1440)
 

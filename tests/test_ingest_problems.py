@@ -3,6 +3,7 @@ must report, and the database exactly as before after the rejected load (SQLite 
 
 from __future__ import annotations
 
+from datetime import date
 from io import StringIO
 
 import pandas as pd
@@ -28,6 +29,7 @@ TESTED_ELSEWHERE = {
     "VALUE_JUMP",
     "TABLE_YEAR_MISSING",  # a table as published: test_ingest_published_table.py
     "TABLE_YEAR_CONFLICT",
+    "TOO_MANY_CELLS",  # needs a cell limit below a small file's: test_ingest_limits.py
 }
 
 
@@ -45,7 +47,9 @@ def expected_table(text: str) -> pd.DataFrame:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bad_file_reports_exactly_its_problems_and_changes_nothing(name, seeded_engine, catalog):
     before = database_dump(seeded_engine)
-    parsed = parse_path(BAD / name, catalog, seeded_engine, IngestOptions(year_range=YEARS))
+    # Fixed limits on years and dates (the end of YEARS), so that nothing here depends on today's date.
+    options = IngestOptions(year_range=YEARS, latest_date=date(YEARS[1], 12, 31))
+    parsed = parse_path(BAD / name, catalog, seeded_engine, options)
     pd.testing.assert_frame_equal(problems_table(parsed.report), expected_table(EXPECTED[name]))
     problems = parsed.report.problems
     assert (problems["message_zh"].str.len() > 0).all() and (problems["message_en"].str.len() > 0).all()
@@ -107,8 +111,11 @@ def test_forced_wrong_encoding_names_the_line(seeded_engine, catalog):
     before = database_dump(seeded_engine)
     parsed = parse_path(GOOD / "long-gb18030.csv", catalog, seeded_engine, IngestOptions(encoding="utf-8"))
     assert problems_table(parsed.report).to_dict("records") == [
-        {"severity": "error", "row": "1", "column": "", "value": "", "code": "ENCODING_INVALID"}
+        {"severity": "error", "row": "1", "column": "", "value": "0xC4", "code": "ENCODING_INVALID"}
     ]
+    message = parsed.report.problems.iloc[0]
+    assert "invalid byte 0xC4 on line 1 (byte 1 of the file)" in message["message_en"]
+    assert "第 1 行有无效字节 0xC4" in message["message_zh"]
     with pytest.raises(UploadRejected):
         commit(seeded_engine, parsed, user="tester")
     assert database_dump(seeded_engine) == before

@@ -17,6 +17,7 @@ Public API (the CLI's ``ingest`` command and the web upload page use the same ca
     commit_many(engine, [parsed, ...], ...)   # several files, one transaction
     load(conn, parsed, ...)                   # the same inside the caller's transaction
     parsed, result = load_path(engine, path, catalog, options, user="alice")  # a big file loaded as read
+    ParseCache().parse(content, "r&d.csv", catalog, engine, options)   # parse_file, kept for the next call
 
 Where each step is, in the order a file goes through them:
 
@@ -30,14 +31,23 @@ Where each step is, in the order a file goes through them:
 - ``diff``: the checks, and the comparison with the database;
 - ``result``: :class:`ParsedFile` and its JSON form, :class:`UploadRejected`;
 - ``overlapped``: :func:`load_path`, loading while reading (a forked writing process), the same result as
-  :func:`parse_path` then :func:`commit`.
+  :func:`parse_path` then :func:`commit`;
+- ``cache``: :class:`ParseCache`, the files the upload page parsed, kept for its next preview and commit.
+
+Limits (``IngestOptions``), each a problem in the report, never an exception or an unbounded amount of
+work: the size (50 MB); columns per line (500) and cells (5.2 million for 50 MB), checked on the bytes
+before a table is built; no NUL character; text lengths (source and note 2,000 characters, names 200,
+titles 500); values finite and within ±1e15 in the indicator's unit, not written non-zero and stored as 0;
+no year after the present one, no publication date after today.
 
 What is read:
 
 - Encodings: UTF-8 (with or without BOM) and UTF-16 with BOM are recognised exactly; anything else is
   detected by charset-normalizer among GB18030 (what Excel on Chinese Windows writes; GBK and GB2312 are
   subsets), Big5 and Windows-1252. When several fit, GB18030 wins and the report warns; when none does but
-  the bytes are valid GB18030, they are read as GB18030 with a warning. ``encoding`` overrides detection.
+  the bytes are valid GB18030, they are read as GB18030 with a warning. A file that looks like Big5 or
+  Windows-1252 only, or like UTF-8 with some bad bytes, is refused with the line and byte (never read by a
+  guess). ``encoding`` overrides detection.
 - Delimiters comma, tab or semicolon; CRLF or LF; quoted fields; blank lines (also Excel's ``,,,,``).
 - Layouts: *long* (indicator, region, year, value, and optionally unit, source, confidence, note, flag,
   published date), *wide* (one column per year), and the World Bank download (four lines of preamble, then
@@ -71,6 +81,7 @@ Text is stored as written (cells starting with ``=``, ``+``, ``-``, ``@`` includ
 Counts in the report and the batch are values (cells), not lines: a wide line holds several.
 """
 
+from indicators.ingest.cache import ParseCache
 from indicators.ingest.entry import commit, commit_many, load, parse_file, parse_path
 from indicators.ingest.fields import IngestOptions
 from indicators.ingest.numbers import normalise_date, parse_number
@@ -81,6 +92,7 @@ from indicators.validation import DEFAULT_MAX_BYTES
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "IngestOptions",
+    "ParseCache",
     "ParsedFile",
     "UploadRejected",
     "commit",

@@ -1,13 +1,23 @@
 """Bytes to text: finding a file's encoding and handing on its text as UTF-8.
 
-What belongs here: recognising UTF-8 and UTF-16 by their bytes, detecting GB18030, Big5 or Windows-1252
-(charset-normalizer), an encoding the user forces, and the messages of the encoding problems. What does
-not: the checks on the raw bytes before this (``validation.files``), delimiters and header (``table``).
+What belongs here: recognising UTF-8 and UTF-16 by their bytes, detecting GB18030 (charset-normalizer),
+an encoding the user forces, the check that the text holds no NUL character, and the messages of those
+problems. What does not: the checks on the raw bytes before this (``validation.files``), delimiters and
+header (``table``).
+
+Decisions (never a silent guess): a file that is not valid UTF-8 is read without being told its encoding
+only as GB18030 (what Excel on Chinese Windows writes), and with a warning whenever that is uncertain. A
+file that is UTF-8 but for some bytes (its valid non-ASCII characters outnumber the invalid bytes) is
+refused, naming the first bad byte and its line: a damaged file, not another encoding. A file that looks
+like Big5 or Windows-1252 is refused with the encoding it looks like, to be given with ``--encoding`` (the
+upload page's encoding field): those guesses are often wrong on the short texts statistics files hold.
+A NUL character anywhere in the text is refused (PostgreSQL cannot store it; no statistics file has one).
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -19,15 +29,40 @@ HEAD_BYTES = 65536  # enough text to find the delimiter and the header
 DETECTABLE_ENCODINGS = ["gb18030", "big5", "cp1252"]
 PREFERRED_ENCODING = "gb18030"
 UTF8_CHUNK = 4 * 1024 * 1024
+# Around the first byte that is not UTF-8: how much is looked at to tell a damaged UTF-8 file from another
+# encoding (before it, after it).
+SAMPLE_BEFORE, SAMPLE_AFTER = 1024 * 1024, 65536
 
 PROBLEMS = register({
     "ENCODING_INVALID": Message(
         "error",
         "file",
         Text(
-            "文件不能按 {encoding} 编码读取(第 {row} 行有无效字节)。请检查 --encoding,或去掉它以自动识别编码。",
-            "The file cannot be read as {encoding} (invalid bytes on line {row}). Check --encoding, or leave it "
-            "out to detect the encoding.",
+            "文件不能按 {encoding} 编码读取:第 {row} 行有无效字节 {value}(文件第 {offset} 字节)。请检查 --encoding"
+            "(上传页的“编码”),或去掉它以自动识别编码;文件如已损坏,请重新导出。",
+            "The file cannot be read as {encoding}: invalid byte {value} on line {row} (byte {offset} of the "
+            "file). Check --encoding (the upload page's encoding), or leave it out to detect the encoding; if the "
+            "file is damaged, export it again.",
+        ),
+    ),
+    "ENCODING_NOT_UTF8": Message(
+        "error",
+        "file",
+        Text(
+            "文件不是 UTF-8 编码:第 {row} 行有非 UTF-8 字节 {value}(文件第 {offset} 字节)。看起来可能是 {guess} 编码"
+            "(如“{sample}”),但无法确定。如果是,请用 --encoding {guess}(上传页的“编码”)指定;否则请另存为 UTF-8。",
+            "The file is not UTF-8: byte {value} on line {row} (byte {offset} of the file) is not UTF-8. It may be "
+            "{guess} (e.g. '{sample}'), but that cannot be told for sure. If it is, give --encoding {guess} (the "
+            "upload page's encoding); otherwise save the file as UTF-8.",
+        ),
+    ),
+    "NUL_CHARACTER": Message(
+        "error",
+        "file",
+        Text(
+            "第 {row} 行含有空字符(NUL,0x00),文件可能已损坏或不是文本文件。请删除该字符或重新导出文件。",
+            "Line {row} holds a NUL character (0x00): the file is damaged or not a text file. Remove the "
+            "character or export the file again.",
         ),
     ),
     "ENCODING_UNKNOWN": Message(
@@ -75,10 +110,18 @@ def decode(content: bytes, requested: str | None, report: Report) -> Decoded | N
         return _decode_as(content, "utf-8-sig", "utf-8-sig", report)
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode_as(content, "utf-16", "utf-16", report)
-    if _utf8_error(content) is None:
+    error = _utf8_error(content)
+    if error is None:
         return _finish(content, "utf-8", report)
+    if _damaged_utf8(content, error):
+        _report_invalid(content, error, "utf-8", report)
+        return None
     matches = from_bytes(content, cp_isolation=DETECTABLE_ENCODINGS)
     names = list(dict.fromkeys(_codec_name(m.encoding) for m in matches))
+    if names and PREFERRED_ENCODING not in names:
+        report.add("ENCODING_NOT_UTF8", row=_line_of(content, error), value=_byte(content, error),
+                   offset=error + 1, guess=names[0], sample=_non_ascii_sample(content, names[0]))
+        return None
     if not names:
         # The detector gives up on short texts with rarer characters (GBK's extension rows, for one). Bytes
         # that are valid GB18030 are read as such, with a warning; anything else is refused.
@@ -107,19 +150,49 @@ def _decode_as(content: bytes, codec: str, label: str, report: Report) -> Decode
         error = _utf8_error(content)
         if error is None:
             return _finish(content[3:] if content.startswith(codecs.BOM_UTF8) else content, label, report)
-        report.add("ENCODING_INVALID", row=content.count(b"\n", 0, error) + 1, encoding=label)
+        _report_invalid(content, error, label, report)
         return None
     try:
         text = content.decode(codec)
     except UnicodeDecodeError as exc:
-        report.add("ENCODING_INVALID", row=content.count(b"\n", 0, exc.start) + 1, encoding=label)
+        _report_invalid(content, exc.start, label, report)
         return None
     return _finish(text.lstrip("\ufeff").encode("utf-8"), label, report)
 
 
-def _finish(data: bytes, label: str, report: Report) -> Decoded:
+def _finish(data: bytes, label: str, report: Report) -> Decoded | None:
     report.file["encoding"] = label
+    nul = data.find(b"\x00")
+    if nul >= 0:  # in the text, whatever the encoding: UTF-16's own zero bytes are gone by now
+        report.add("NUL_CHARACTER", row=_line_of(data, nul))
+        return None
     return Decoded(label, data, data[:HEAD_BYTES].decode("utf-8", errors="ignore"))
+
+
+def _report_invalid(content: bytes, at: int, label: str, report: Report) -> None:
+    report.add("ENCODING_INVALID", row=_line_of(content, at), value=_byte(content, at), offset=at + 1,
+               encoding=label)
+
+
+def _line_of(content: bytes, at: int) -> int:
+    return content.count(b"\n", 0, at) + 1
+
+
+def _byte(content: bytes, at: int) -> str:
+    return f"0x{content[at]:02X}" if at < len(content) else "(end of file)"
+
+
+def _damaged_utf8(content: bytes, error: int) -> bool:
+    """A UTF-8 file with some bad bytes rather than a file in another encoding: around the first bad byte,
+    the characters that are valid UTF-8 beyond ASCII outnumber the bad bytes. (Read as UTF-8, GB18030 text
+    gives one valid character for four or more bad bytes; Windows-1252 text none.)"""
+    sample = content[max(0, error - SAMPLE_BEFORE) : error + SAMPLE_AFTER].decode("utf-8", errors="replace")
+    invalid = sample.count("\ufffd")
+    non_ascii = len(_NON_ASCII.findall(sample))
+    return non_ascii - invalid > invalid
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _utf8_error(content: bytes) -> int | None:

@@ -46,7 +46,8 @@ def validate(
         report.counts.setdefault("valid", 0)
         report.counts.setdefault("rejected", report.counts.get("unreadable", 0))
         return
-    failing = validation.check_observations(rows, report, options.year_range, headers, citable)
+    failing = validation.check_observations(rows, report, options.year_range, headers, citable,
+                                            options.latest_date)
     status = rows["status"].to_numpy(dtype=object).copy()
     status[failing] = "error"
     errors, repeats = validation.check_duplicates(rows, report)

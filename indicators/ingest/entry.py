@@ -86,7 +86,7 @@ def open_table(
     decoded = decode(content, options.encoding, report)
     if decoded is None:
         return unreadable(file_name, checksum, report)
-    table = read_table(decoded, report)
+    table = read_table(decoded, report, options)
     if table is None:
         return unreadable(file_name, checksum, report)
     layout = find_layout(table, report, options.year)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from indicators.catalog import normalise_name
@@ -21,19 +21,32 @@ from indicators.validation import DEFAULT_MAX_BYTES
 
 DEFAULT_CONFIDENCE = "medium"
 YEAR_MIN = 1900
+# Work limits, checked on the bytes before a table is built (``table``): columns in a file (a World Bank
+# download has 69), and cells (lines x columns), one per CELL_BYTES of the size limit: 5.2 million for the
+# default 50 MB, which a long file of 50 MB stays under (about 7 cells per line of 70 bytes or more).
+MAX_COLUMNS = 500
+CELL_BYTES = 10
 
 
 @dataclass
 class IngestOptions:
-    """How to read a file: an encoding to force, defaults for missing source and confidence, size limit,
-    the year of a published table."""
+    """How to read a file: an encoding to force, defaults for missing source and confidence, the limits
+    (size, columns, cells, the latest year and publication date), the year of a published table."""
 
     encoding: str | None = None
     source: str | None = None
     confidence: str | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
     year: int | None = None  # the year of a table as published, when its title gives none (``published``)
-    year_range: tuple[int, int] = field(default_factory=lambda: (YEAR_MIN, date.today().year + 1))
+    # Observations are of years that have begun: a year after the present one is an error.
+    year_range: tuple[int, int] = field(default_factory=lambda: (YEAR_MIN, date.today().year))
+    # A publication date after this is an error; a day beyond today, for the time zones east of the server.
+    latest_date: date = field(default_factory=lambda: date.today() + timedelta(days=1))
+    max_columns: int = MAX_COLUMNS
+    max_cells: int | None = None  # None: one per CELL_BYTES of max_bytes (see ``table.check_work``)
+
+    def cell_limit(self) -> int:
+        return self.max_cells if self.max_cells is not None else max(self.max_bytes // CELL_BYTES, 1)
 
 
 class Field(NamedTuple):

@@ -3,9 +3,10 @@ values in the indicator's unit, the texts of each line (source, confidence, note
 the publication each value cites (by id, or by publisher and title: a new one is created on commit).
 
 What belongs here: :func:`interpret`, the resolvers of names, years, texts and publications,
-:class:`RegionNames`, :class:`PublicationNames`, and the messages of the problems they find. What does
-not: reading numbers, units and dates (``numbers``),
-the checks on the interpreted values (``validation.schema``), comparing with the database (``diff``).
+:class:`RegionNames`, :class:`PublicationNames`, the limits on the length of the texts that are stored
+(:data:`TEXT_LIMITS`), and the messages of the problems they find. What does not: reading numbers, units
+and dates (``numbers``), the checks on the interpreted values (``validation.schema``), comparing with the
+database (``diff``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ from indicators.validation import Message, Report, register
 NEW_REGION_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _YEAR_CELL = re.compile(r"^(\d{4})(?:\.0+)?(?:年|年度)?$")
+# The longest text stored per field, in characters: a source or a note is a sentence or a paragraph, a name
+# a line, a title at most a few lines. Every page and export that shows a value shows its source: a longer
+# one (5 MB were tried) would make each of them as big.
+TEXT_LIMITS = {
+    "source": 2000, "note": 2000, "publication_title": 500, "publisher": 200,
+    "region": 200, "region_name": 200, "region_name_zh": 200, "region_name_en": 200,
+}
 
 PROBLEMS = register({
     "NO_VALUES": Message(
@@ -152,6 +160,14 @@ PROBLEMS = register({
         Text(
             "文献类型“{value}”无效(应为 {kinds} 之一,或 统计公报、年鉴、指数报告、政府发布、新闻报道、转载、研究报告)。",
             "Kind of publication '{value}' is not valid (use one of {kinds}).",
+        ),
+    ),
+    "TEXT_TOO_LONG": Message(
+        "error",
+        "row",
+        Text(
+            "“{field_zh}”有 {length} 个字符,超过上限 {limit} 个字符。请缩短。",
+            "The {field_en} has {length} characters, more than the limit of {limit}. Shorten it.",
         ),
     ),
     "CONFIDENCE_DEFAULTED": Message(
@@ -273,6 +289,7 @@ def interpret(
     errors |= _resolve_years(cells, rows)
     errors |= resolve_values(cells, numbers, catalog, rows)
     _resolve_texts(cells, options, rows)
+    errors |= _check_lengths(cells, rows)
     errors |= _resolve_publications(cells, publications, rows)
     rows["status"] = np.where(errors, "error", "ok").astype(object)  # replaced after validation
     return pd.DataFrame(rows), new_regions
@@ -493,6 +510,28 @@ def _resolve_texts(cells: Cells, options: IngestOptions, rows: dict) -> None:
         rows["published_on"] = pd.Categorical(
             np.full(len(rows["row"]), _preamble_date(cells.layout.preamble))
         )
+
+
+def _check_lengths(cells: Cells, rows: dict) -> np.ndarray:
+    """Texts longer than :data:`TEXT_LIMITS`: the source and note as they will be stored (a ``--source``
+    or a World Bank file's data source included), the other fields as written. Returns the rows in error."""
+    errors = np.zeros(len(rows["row"]), dtype=bool)
+    for name, limit in TEXT_LIMITS.items():
+        if name in ("source", "note"):
+            distinct = Distinct.of([rows[name]])
+        elif cells.has(name):
+            distinct = Distinct.of([cells.values(name)])
+        else:
+            continue
+        lengths = [len(k[0]) if k[0] else 0 for k in distinct.keys]
+        problem = ["TEXT_TOO_LONG" if n > limit else None for n in lengths]
+        if not any(problem):
+            continue
+        field = FIELDS[name].name
+        errors |= cells.problems("TEXT_TOO_LONG", distinct, problem, cells.column(name), [k[0] for k in distinct.keys],
+                                 per_key_params={"length": lengths}, limit=limit, field_zh=field.zh,
+                                 field_en=field.en)
+    return errors
 
 
 PUBLICATION_FIELDS = ("publication", "publisher", "publication_title", "publication_kind")

@@ -3,13 +3,19 @@
 publication dates (``2025/1/6``, ``2025年1月6日``) as ISO text.
 
 What belongs here: reading those texts, the unit conversions (exact, in decimal, and listed in the
-report), and the messages of numbers that cannot be read or converted. What does not: names, years and the
-other texts of a line (``interpret``); the unit catalogue itself (``catalog``).
+report), and the messages of numbers that cannot be read, converted or stored. What does not: names, years
+and the other texts of a line (``interpret``); the unit catalogue itself (``catalog``).
+
+Decisions: a value must be a finite number of at most :data:`MAX_MAGNITUDE` in its indicator's unit, after
+any conversion (``1e300万亿`` is refused, not stored as 1e304 亿元), and a number written non-zero must not
+become 0 or lose its precision as a double (``1e-400``): both are errors on the value, never a silent change.
 """
 
 from __future__ import annotations
 
+import decimal
 import re
+import sys
 import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -26,6 +32,9 @@ from indicators.store import is_missing
 from indicators.validation import Message, Report, format_number, register
 
 PERCENT_UNITS = ("percent", "percent_per_year")
+# No statistic in any catalog unit comes near: a thousand trillion 亿元 is a million times the world's output.
+MAX_MAGNITUDE = 1e15
+SMALLEST_NORMAL = sys.float_info.min  # below it a double keeps fewer digits (and 1e-400 is 0)
 _NUMBER = re.compile(
     r"^(?P<number>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)(?P<suffix>(?![\d,.]).*)$",
     re.I,
@@ -50,6 +59,24 @@ PROBLEMS = register({
         ),
     ),
     "NUMBER_INVALID": Message("error", "row", Text("数值“{value}”无法识别为数字。", "Value '{value}' is not a number.")),
+    "NUMBER_TOO_LARGE": Message(
+        "error",
+        "row",
+        Text(
+            "数值“{value}”换算为该指标的单位后为 {converted},超出可存储的范围(绝对值不超过 {limit})。请检查数字和单位。",
+            "Value '{value}' is {converted} in the indicator's unit, beyond what can be stored (at most {limit} "
+            "either way). Check the number and its unit.",
+        ),
+    ),
+    "NUMBER_TOO_SMALL": Message(
+        "error",
+        "row",
+        Text(
+            "数值“{value}”不为零,但太小,存储时会变为 0 或丢失精度。请检查数字和单位。",
+            "Value '{value}' is not zero but too small to store: it would become 0 or lose its digits. Check "
+            "the number and its unit.",
+        ),
+    ),
 })
 
 
@@ -102,6 +129,13 @@ def parse_values(raw: pd.Series) -> pd.DataFrame:
     digits = np.full(len(raw), None, dtype=object)
     missing = np.zeros(len(raw), dtype=bool)
     invalid = np.zeros(len(raw), dtype=bool)
+    # A zero pandas read from text that is no zero (1e-400): kept as digits for the range check.
+    zeros = np.flatnonzero(fine & (plain == 0))
+    if len(zeros):
+        for text in pd.unique(raw.iloc[zeros]):
+            parsed = None if is_missing(text) else parse_number(str(text))
+            if parsed is not None and parsed.suffix == "" and Decimal(parsed.digits) != 0:
+                digits[zeros[(raw.iloc[zeros] == text).to_numpy()]] = parsed.digits
     rest = np.flatnonzero(~fine)
     if len(rest):
         codes, uniques = pd.factorize(raw.iloc[rest], use_na_sentinel=False)
@@ -169,18 +203,27 @@ def resolve_values(cells: Cells, numbers: pd.DataFrame, catalog: Catalog, rows: 
     mismatch = distinct.rows_where([r[0] == "UNIT_MISMATCH" for r in results]) & ~invalid
     factor = distinct.spread([np.nan if r[1] is None else r[1] for r in results]).astype(float)
     given = distinct.spread([r[2] for r in results])
-    value = numbers["number"].to_numpy() * np.where(np.isnan(factor), 1.0, factor)
+    with np.errstate(over="ignore"):  # an overflow is reported below (NUMBER_TOO_LARGE)
+        value = numbers["number"].to_numpy() * np.where(np.isnan(factor), 1.0, factor)
     converted = np.flatnonzero(~invalid & ~mismatch & (factor != 1.0))
     if len(converted):
         value[converted] = _exact_products(numbers, converted, factor)
         _report_conversions(rows, given, factor, value, converted, catalog, cells.report)
-    rows["value"] = np.where(invalid | mismatch, np.nan, value)
-    rows["unit_given"] = pd.Categorical(given)
-    rows["factor"] = factor
     located = pd.DataFrame(
         {"row": rows["row"], "column": np.asarray(rows["column"], dtype=object), "value": rows["raw"]}
     )
+    too_large, too_small = _out_of_range(value, numbers, ~invalid & ~mismatch)
+    rows["value"] = np.where(invalid | mismatch | too_large | too_small, np.nan, value)
+    rows["unit_given"] = pd.Categorical(given)
+    rows["factor"] = factor
     cells.report.add_rows("NUMBER_INVALID", located[invalid])
+    if too_large.any():
+        cells.report.add_rows(
+            "NUMBER_TOO_LARGE",
+            located[too_large].assign(converted=[_magnitude(v) for v in value[too_large]]),
+            limit=f"{MAX_MAGNITUDE:.0e}",
+        )
+    cells.report.add_rows("NUMBER_TOO_SMALL", located[too_small])
     if mismatch.any():
         names = {code: u.name.zh for code, u in catalog.units.items()}
         expected = pd.Series(rows["unit"], dtype=object).map(names).to_numpy(dtype=object)
@@ -190,7 +233,35 @@ def resolve_values(cells: Cells, numbers: pd.DataFrame, catalog: Catalog, rows: 
                 unit=["名次" if g == "rank" else g for g in given[mismatch]], expected=expected[mismatch]
             ),
         )
-    return invalid | mismatch
+    return invalid | mismatch | too_large | too_small
+
+
+def _out_of_range(value: np.ndarray, numbers: pd.DataFrame, checked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(too large, too small) among the ``checked`` values: not finite or beyond :data:`MAX_MAGNITUDE`; or
+    written non-zero and stored as 0 or a subnormal double."""
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(value)
+        too_large = checked & ~(magnitude <= MAX_MAGNITUDE)  # NaN and inf are not <=
+        tiny = checked & ~too_large & (magnitude < SMALLEST_NORMAL)
+    too_small = np.zeros(len(value), dtype=bool)
+    for at in np.flatnonzero(tiny):  # a few at most: zeros written as zeros are the usual case
+        too_small[at] = _written_non_zero(numbers["digits"].iat[at], numbers["number"].iat[at], value[at])
+    return too_large, too_small
+
+
+def _written_non_zero(digits: str | None, number: float, value: float) -> bool:
+    if value != 0.0:
+        return True  # subnormal: digits lost
+    if is_missing(digits):  # a plain number pandas read (parse_values keeps the digits of a false zero)
+        return number != 0.0
+    try:
+        return Decimal(str(digits)) != 0
+    except InvalidOperation:
+        return False
+
+
+def _magnitude(value: float) -> str:
+    return f"{value:.3g}" if np.isfinite(value) else ("∞" if value > 0 else "-∞")
 
 
 def _factor(catalog: Catalog, indicator: str, unit: str | None) -> float | None:
@@ -209,9 +280,13 @@ def _exact_products(numbers: pd.DataFrame, at: np.ndarray, factor: np.ndarray) -
     digits = numbers["digits"].to_numpy(dtype=object)[at]
     plain = numbers["number"].to_numpy()[at]
     out = np.empty(len(at))
-    for i, (d, p, f) in enumerate(zip(digits, plain, factor[at], strict=True)):
-        base = Decimal(d) if d is not None else Decimal(repr(float(p)))
-        out[i] = float(base * Decimal(repr(float(f))))
+    # Exponents beyond the context's range give Infinity or 0 (reported by _out_of_range), not an exception.
+    with decimal.localcontext() as context:
+        context.traps[decimal.Overflow] = context.traps[decimal.InvalidOperation] = False
+        context.Emax, context.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        for i, (d, p, f) in enumerate(zip(digits, plain, factor[at], strict=True)):
+            base = Decimal(d) if d is not None else Decimal(repr(float(p)))
+            out[i] = float(base * Decimal(repr(float(f))))
     return out
 
 

@@ -351,7 +351,7 @@ def _checked_part(
     if not report.ok or (rows["status"] != "ok").any():
         raise _NotClean("errors")
     if len(validation.check_observations(rows, report, options.year_range, layout.field_headers(),
-                                         names[1].citable(report))):
+                                         names[1].citable(report), options.latest_date)):
         raise _NotClean("errors")
     # A repeated key needs no look here: a new one fails in the writer (unique key), a stored one is
     # found in _joined (the same stored row matched twice); either way the whole file decides.

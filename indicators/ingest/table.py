@@ -2,10 +2,16 @@
 file line it starts on.
 
 What belongs here: finding the header among the first lines (or a published table's heading line, its
-title above and its notes below, recognised by ``published``), reading the rows (pandas' C parser, or the
-csv module line by line to report what it cannot read), dropping blank lines, and the messages of those
-problems. What does not: decoding bytes (``decode``), matching one header cell to a field (``fields``),
-deciding the layout from the header (``layout``).
+title above and its notes below, recognised by ``published``), the limits on the work a file may ask for
+(columns and cells, checked on the bytes before any table is built: :func:`check_work`), reading the rows
+(pandas' C parser, or the csv module line by line to report what it cannot read), dropping blank lines,
+and the messages of those problems. What does not: decoding bytes (``decode``), matching one header cell
+to a field (``fields``), deciding the layout from the header (``layout``).
+
+Decisions on the limits (``IngestOptions.max_columns``, ``max_cells``): a line's columns are counted as
+its delimiters plus one, quotes not considered (a count that never misses a wide line, and reads each byte
+once: a delimiter inside a quoted note counts too, so a note of 500 commas would be refused); the cells as
+lines x header columns, or delimiters plus lines when more (a line wider than the header).
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import pandas as pd
 
 from indicators.i18n import Text
 from indicators.ingest.decode import Decoded
-from indicators.ingest.fields import match_header
+from indicators.ingest.fields import IngestOptions, match_header
 from indicators.ingest.published import Caption, cut_notes, is_heading, read_caption
 from indicators.validation import Message, Report, register
 
 DELIMITERS = (",", "\t", ";")
 HEADER_SEARCH_LINES = 30
+HEADER_CELLS_SCORED = 1000  # a candidate header's cells looked at: the work of finding a header is bounded
+SCAN_CHUNK = 1024 * 1024  # bytes looked at a time by check_work (its memory: a few times this)
 
 PROBLEMS = register({
     "HEADER_NOT_FOUND": Message(
@@ -53,6 +61,24 @@ PROBLEMS = register({
             "A quote opened on line {row} is never closed; the file ends inside it.",
         ),
     ),
+    "TOO_MANY_COLUMNS": Message(
+        "error",
+        "file",
+        Text(
+            "第 {row} 行有 {count} 列(按分隔符计),超过上限 {limit} 列,文件未读取。请删去多余的列或拆分文件。",
+            "Line {row} has {count} columns (counting its delimiters), above the limit of {limit}; the file was "
+            "not read. Remove the extra columns or split the file.",
+        ),
+    ),
+    "TOO_MANY_CELLS": Message(
+        "error",
+        "file",
+        Text(
+            "文件约有 {count} 个单元格(行数 × 列数),超过上限 {limit},文件未读取。请拆分文件。",
+            "The file has about {count} cells (lines x columns), above the limit of {limit}; the file was not "
+            "read. Split it into smaller files.",
+        ),
+    ),
     "ROW_TOO_LONG": Message(
         "error",
         "row",
@@ -76,14 +102,18 @@ class Table:
     notes: list[str] = field(default_factory=list)  # and its note lines, below the data
 
 
-def read_table(decoded: Decoded, report: Report) -> Table | None:
-    """Find the delimiter and the header line, then read every data row with its line number."""
+def read_table(decoded: Decoded, report: Report, options: IngestOptions | None = None) -> Table | None:
+    """Find the delimiter and the header line, check the work the file asks for (``options``' limits), then
+    read every data row with its line number."""
+    options = options or IngestOptions()
     found = _find_header(decoded.head)
     if found is None:
         first = next((line for line in decoded.head.splitlines() if line.strip()), "")
         report.add("HEADER_NOT_FOUND", value=first[:120], lines=HEADER_SEARCH_LINES)
         return None
     report.file.update({"delimiter": found.delimiter, "header_row": found.line})
+    if not check_work(decoded.data, found.delimiter, len(found.cells), report, options):
+        return None
     if found.skipped_text and "data source" not in found.preamble and found.caption is None:
         report.add("PREAMBLE_SKIPPED", last=found.line - 1)
     data, notes = decoded.data, list[str]()
@@ -103,6 +133,46 @@ def read_table(decoded: Decoded, report: Report) -> Table | None:
         report.add("HEADER_ONLY", row=found.line)
         return None
     return Table(found.cells, cells, lines, found.delimiter, found.line, found.preamble, found.caption, notes)
+
+
+def check_work(data: bytes, delimiter: str, width: int, report: Report, options: IngestOptions) -> bool:
+    """The limits on columns and cells, on the bytes (before pandas builds one column per header cell, the
+    costly part of a wide file). True when within them; otherwise the problem is reported."""
+    delimiters = data.count(delimiter.encode())
+    line_end = b"\n" if b"\n" in data or b"\r" not in data else b"\r"  # and old Macs' CR alone
+    if delimiters + 1 > options.max_columns:  # else no line can have too many
+        wide = _first_wide_line(data, delimiter.encode(), line_end[0], options.max_columns)
+        if wide is not None:
+            report.add("TOO_MANY_COLUMNS", row=wide[0], count=f"{wide[1]:,}", limit=f"{options.max_columns:,}")
+            return False
+    lines = data.count(line_end) + 1
+    cells = max(width * lines, delimiters + lines)
+    if cells > options.cell_limit():
+        report.add("TOO_MANY_CELLS", count=f"{cells:,}", limit=f"{options.cell_limit():,}")
+        return False
+    return True
+
+
+def _first_wide_line(data: bytes, delimiter: bytes, line_end: int, limit: int) -> tuple[int, int] | None:
+    """(line number, delimiters + 1) of the first line with more than ``limit`` fields so counted, if any.
+
+    Only a line of ``limit`` bytes or more can have that many delimiters: the line ends are found with numpy a
+    chunk at a time (100 MB in about 0.03 s, a few MB of memory), and only the long lines counted.
+    """
+    content = np.frombuffer(data, dtype=np.uint8)
+    line_start, lines_before = 0, 0
+    for start in range(0, len(content), SCAN_CHUNK):
+        ends = np.flatnonzero(content[start : start + SCAN_CHUNK] == line_end) + start
+        if not len(ends):
+            continue
+        starts = np.concatenate([[line_start], ends[:-1] + 1])
+        for at in np.flatnonzero(ends - starts >= limit):
+            fields = data.count(delimiter, int(starts[at]), int(ends[at])) + 1
+            if fields > limit:
+                return lines_before + int(at) + 1, fields
+        line_start, lines_before = int(ends[-1]) + 1, lines_before + len(ends)
+    fields = data.count(delimiter, line_start) + 1  # the last line, without a line end
+    return (lines_before + 1, fields) if fields > limit else None
 
 
 def _column_types(header: list[str]) -> dict[int, str]:
@@ -162,7 +232,7 @@ def _find_header(head: str) -> Header | None:
 def _find_published_heading(head: str) -> Header | None:
     """The first line that reads as a published table's heading line (region, then indicator headings), with
     the delimiter that gives it the most columns."""
-    best = _best_line(head, lambda record: (len(record),) if is_heading(record) else None)
+    best = _best_line(head, lambda record: (len(record),) if is_heading(record[:HEADER_CELLS_SCORED]) else None)
     if best is None:
         return None
     delimiter, start, cells, before = best
@@ -197,6 +267,7 @@ def _best_line(head: str, score) -> tuple[str, int, list[str], list[list[str]]] 
 
 
 def _header_score(record: list[str]) -> int:
+    record = record[:HEADER_CELLS_SCORED]
     fields = {match[1] for cell in record if (match := match_header(cell)) and match[0] == "field"}
     has_years = any((match := match_header(cell)) and match[0] == "year" for cell in record)
     return len(fields) + int(has_years)

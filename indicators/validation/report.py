@@ -7,7 +7,9 @@ of a CSV in ``indicators.ingest``), the messages themselves (each beside the che
 collected in ``messages``), and the report as text for people (``render``).
 
 A problem's ``row`` is the line number in the file as a text editor shows it (the header is usually line
-1; a quoted value spanning lines counts all its lines). ``column`` is the file's own header text.
+1; a quoted value spanning lines counts all its lines). ``column`` is the file's own header text. A cell
+or a column name is shown with at most :data:`SHOWN_CHARS` characters (a 5 MB cell would make the report
+as big), in the problem and in its messages alike.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from indicators.store import is_missing
 from indicators.validation.messages import MESSAGES
 
 PROBLEM_COLUMNS = ["severity", "row", "column", "value", "code", "message_zh", "message_en"]
+SHOWN_CHARS = 200
 
 
 class Report:
@@ -58,11 +61,11 @@ class Report:
         zh, en = [], []
         for record in rows.to_dict("records"):
             values = {
-                **params,
-                **{c: record[c] for c in extra},
+                **{k: _shown(v) for k, v in params.items()},
+                **{c: _shown(record[c]) for c in extra},
                 "row": _text(record["row"]),
-                "column": _text(record["column"]),
-                "value": _text(record["value"]),
+                "column": _shown(_text(record["column"])),
+                "value": _shown(_text(record["value"])),
             }
             text = message.text.format(**values)
             zh.append(text.zh)
@@ -71,8 +74,8 @@ class Report:
             {
                 "severity": message.severity,
                 "row": pd.array(rows["row"].tolist(), dtype="Int64"),
-                "column": rows["column"].astype(object).where(rows["column"].notna(), None).to_numpy(),
-                "value": [None if is_missing(v) else _text(v) for v in rows["value"]],
+                "column": [None if is_missing(c) else _shown(str(c)) for c in rows["column"]],
+                "value": [None if is_missing(v) else _shown(_text(v)) for v in rows["value"]],
                 "code": code,
                 "message_zh": zh,
                 "message_en": en,
@@ -147,6 +150,13 @@ class Report:
 
     def to_json(self, limit: int | None = None) -> str:
         return json.dumps(self.to_dict(limit), ensure_ascii=False, indent=1, default=str)
+
+
+def _shown(value):
+    """A text cut to :data:`SHOWN_CHARS` characters (with '…' and the full length); anything else as it is."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return f"{value[:SHOWN_CHARS]}… ({len(value):,})"
+    return value
 
 
 def _text(value) -> str:

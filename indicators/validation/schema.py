@@ -1,8 +1,8 @@
 """The pandera schema every parsed observation must meet, and the check that runs it over an upload.
 
 What belongs here: the rules on single values (year in range, shares within 0–100, ranks whole and
-positive, a known confidence level, a source, a real publication date, flags from the code set of
-``indicators.flags``) and the messages of their codes. What does not: reading the values out of a file
+positive, a known confidence level, a source, a real publication date not in the future, flags from the
+code set of ``indicators.flags``) and the messages of their codes. What does not: reading the values out of a file
 (``indicators.ingest``, which also turns the names of flags into their codes), rules across rows
 (``duplicates``) or against the stored series (``jumps``).
 """
@@ -60,6 +60,15 @@ PROBLEMS = register({
             "Publication date '{value}' is not valid (expected a date such as 2024-05-31, 2024-05 or 2024).",
         ),
     ),
+    "DATE_IN_FUTURE": Message(
+        "error",
+        "row",
+        Text(
+            "发布日期“{value}”晚于今天({latest} 之后),不可能已经发布。请检查日期。",
+            "Publication date '{value}' is after today (later than {latest}): it cannot have been published yet. "
+            "Check the date.",
+        ),
+    ),
     "PUBLICATION_UNKNOWN": Message(
         "error",
         "row",
@@ -84,10 +93,12 @@ PROBLEMS = register({
 })
 
 
-def observation_schema(year_range: tuple[int, int], publications: Collection[str] = ()) -> pa.DataFrameSchema:
+def observation_schema(
+    year_range: tuple[int, int], publications: Collection[str] = (), latest_date: date | None = None
+) -> pa.DataFrameSchema:
     """Rules every parsed observation must meet. Check names are the problem codes they report.
 
-    ``publications``: the ids a value may cite.
+    ``publications``: the ids a value may cite; ``latest_date``: the latest publication date (None: no limit).
 
     Columns hold NaN where parsing already failed (reported by the parser); checks ignore those.
     """
@@ -105,7 +116,14 @@ def observation_schema(year_range: tuple[int, int], publications: Collection[str
                 pa.Check(lambda s: s.notna() & (s != ""), ignore_na=False, name="SOURCE_MISSING"),
                 nullable=True,
             ),
-            "published_on": pa.Column(None, pa.Check(_real_dates, name="DATE_INVALID"), nullable=True),
+            "published_on": pa.Column(
+                None,
+                [
+                    pa.Check(_real_dates, name="DATE_INVALID"),
+                    pa.Check(lambda s: _not_after(s, latest_date), name="DATE_IN_FUTURE"),
+                ],
+                nullable=True,
+            ),
             "publication_id": pa.Column(
                 None, pa.Check(lambda s: s.isin(list(publications)), name="PUBLICATION_UNKNOWN"), nullable=True
             ),
@@ -153,12 +171,27 @@ def _real_dates(column: pd.Series) -> pd.Series:
     return column.astype(object).map(verdicts).fillna(True).astype(bool)
 
 
+def _not_after(column: pd.Series, latest: date | None) -> pd.Series:
+    """A real date whose period (a day, a month or a year) begins after ``latest`` fails; others pass (an
+    unreal date is DATE_INVALID's)."""
+    if latest is None:
+        return pd.Series(True, index=column.index)
+    verdicts = {v: not is_iso_date(str(v)) or _period_start(str(v)) <= latest for v in column.dropna().unique()}
+    return column.astype(object).map(verdicts).fillna(True).astype(bool)
+
+
+def _period_start(text: str) -> date:
+    parts = [int(p) for p in text.split("-")]
+    return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
 # The field each check is about, and the frame's column holding the text to show.
 CHECKED_CELL = {
     "YEAR_OUT_OF_RANGE": ("year", "year"),
     "CONFIDENCE_INVALID": ("confidence", "confidence"),
     "SOURCE_MISSING": ("source", "source"),
     "DATE_INVALID": ("published_on", "published_on"),
+    "DATE_IN_FUTURE": ("published_on", "published_on"),
     "FLAG_UNKNOWN": ("flag", "flag"),
     "PUBLICATION_UNKNOWN": ("publication", "publication_id"),
     "SHARE_OUT_OF_RANGE": ("value", "raw"),
@@ -168,7 +201,7 @@ CHECKED_CELL = {
 
 def check_observations(
     frame: pd.DataFrame, report: Report, year_range: tuple[int, int], headers: Mapping[str, str | None],
-    publications: Collection[str] = (),
+    publications: Collection[str] = (), latest_date: date | None = None,
 ) -> np.ndarray:
     """Run the pandera schema over parsed observations; report failures; return the failing positions.
 
@@ -181,7 +214,7 @@ def check_observations(
     checked["year"] = checked["year"].astype("Int64")
     checked["publication_id"] = checked["publication_id"].astype(object)
     try:
-        observation_schema(year_range, publications).validate(checked, lazy=True)
+        observation_schema(year_range, publications, latest_date).validate(checked, lazy=True)
         return np.array([], dtype=np.int64)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -209,6 +242,7 @@ def check_observations(
             ),
             low=year_range[0],
             high=year_range[1],
+            latest=latest_date.isoformat() if latest_date else "",
         )
         failing.append(positions)
     return np.unique(np.concatenate(failing))
