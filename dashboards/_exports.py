@@ -1,9 +1,10 @@
 """Server routes for downloads that are not Dash callbacks: chart images and finished briefing packs.
 
 ``/export/chart?view=trend|gaps|compare&format=png|svg&size=slide|page&lang=..`` renders the chart of a
-view (same builders as the page) in the briefing template; ``/export/brief/<job>.zip`` hands out a pack
-built in the background by the briefing page. Errors are plain bilingual text, never a stack trace; when the
-renderer is busy or restarting, 503 with ``Retry-After`` (the render server bounds how long a request waits).
+view (same builders as the page) in the briefing template; ``/export/brief/<job>.zip`` hands out a pack and
+``/export/report/<job>.docx|pptx`` a work report, built in the background by the briefing page. Errors are
+plain bilingual text, never a stack trace; when the renderer is busy or restarting, 503 with ``Retry-After``
+(the render server bounds how long a request waits).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date
 from flask import Blueprint, Response, request
 
 from dashboards._common import current, split_param
-from indicators import briefing, export, tables, views
+from indicators import briefing, export, report, tables, views
 from indicators.i18n import normalise_lang
 from indicators.jobs import JOBS
 
@@ -100,3 +101,15 @@ def brief(job_id: str) -> Response:
     name = f"briefing-pack_{date.today():%Y-%m-%d}.zip"
     return Response(job.result, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/export/report/<job_id>.<fmt>")
+def work_report(job_id: str, fmt: str) -> Response:
+    """A work report the briefing page built: only a finished report job, in the format it was built in."""
+    job = JOBS.get(job_id)
+    if job is None or not job.finished or report.format_of(job.name) != fmt:
+        return _text("no such report, or not ready yet / 报告不存在或尚未生成", 404)
+    if job.error:
+        return _text(job.error, 500)
+    return Response(job.result, mimetype=report.MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{job.name}"'})

@@ -131,38 +131,16 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
     by pillar and, within a pillar, worst status first; latest value with its flags, target, status (⚠ when
     tentative); titled, dated and sourced. Its height follows its rows (``scorecard_height``)."""
     catalog = snap.catalog
-    rows = scorecard_rows(snap, pillar=pillar, indicators=indicators)
-    pillars = {p.code: p.name.pick(lang) for p in catalog.programme.pillars}
-    columns: dict[str, list[str]] = {k: [] for k in ("pillar", "name", "latest", "target", "status")}
-    fills = []
-    for r in rows.itertuples(index=False):
-        ind = catalog.indicators[r.indicator]
-        unit = catalog.units[ind.unit].name.pick(lang)
-        columns["pillar"].append(pillars.get(ind.pillar, ind.pillar))
-        columns["name"].append(ind.short_name.pick(lang))
-        if pd.notna(r.latest_year):
-            value = flags.with_flags(fmt_value(r.latest_value, ind.unit, unit, lang), r.latest_flags)
-            columns["latest"].append(f"{value} ({int(r.latest_year)})")
-        else:
-            columns["latest"].append("无数据" if lang == "zh" else "no data")
-        if r.qualifier == "none" or pd.isna(r.qualifier):
-            columns["target"].append("–")
-        else:
-            columns["target"].append(views.target_wording(ind, r.plan, lang)
-                                     + (f" ({int(r.milestone_year)})" if pd.notna(r.milestone_year) else ""))
-        colour, icon, _ = status_style(r.status)
-        weak = f" ⚠ {'暂定' if lang == 'zh' else 'tentative'}" if progress.tentative(r.caveats, r.status) else ""
-        columns["status"].append(f"{icon} {progress.status_label(r.status, lang)}{weak}")
-        fills.append(colour)
+    cells = scorecard_cells(snap, scorecard_rows(snap, pillar=pillar, indicators=indicators), lang)
     header = (["领域", "指标", "最新值", "目标", "状态"] if lang == "zh"
               else ["Pillar", "Indicator", "Latest", "Target", "Status"])
-    white = ["#ffffff"] * len(fills)
+    white = ["#ffffff"] * len(cells)
     fig = go.Figure(go.Table(
         columnwidth=[2, 3, 2.2, 3.2, 2.4],
         header={"values": [f"<b>{h}</b>" for h in header], "fill_color": "#123b63",
                 "font": {"color": "white", "size": 15}, "align": "left", "height": 34},
-        cells={"values": list(columns.values()), "align": "left", "height": 30,
-               "fill_color": [white, white, white, white, [_tint(c) for c in fills]], "font": {"size": 13}},
+        cells={"values": [cells[c].tolist() for c in SCORECARD_CELLS], "align": "left", "height": 30,
+               "fill_color": [white, white, white, white, [_tint(c) for c in cells["colour"]]], "font": {"size": 13}},
     ))
     title = catalog.programme.name.pick(lang) + (" · 目标进展记分卡" if lang == "zh" else " · Scorecard")
     sub = (f"数据截至 {data_as_of(snap)} · 导出于 {date.today():%Y-%m-%d} · 来源:各指标出处文献(见简报索引)· "
@@ -174,6 +152,39 @@ def scorecard(snap: Snapshot, *, lang: str, pillar: str | None = None, indicator
                              "x": 0.015, "xanchor": "left", "font": {"size": 20}},
                       margin={"l": 20, "r": 20, "t": 90, "b": 20})
     return fig
+
+
+SCORECARD_CELLS = ["pillar", "name", "latest", "target", "status"]
+
+
+def scorecard_cells(snap: Snapshot, rows: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The scorecard's words for its rows (``scorecard_rows``), one text column per :data:`SCORECARD_CELLS`
+    (the latest value with its flags and year, "no data" where there is none; the target with its milestone;
+    the status with its icon, ⚠ when tentative) and the status ``colour``: the scorecard image and the work
+    report's tables say the same."""
+    catalog = snap.catalog
+    pillars = {p.code: p.name.pick(lang) for p in catalog.programme.pillars}
+    out: dict[str, list[str]] = {k: [] for k in [*SCORECARD_CELLS, "colour"]}
+    for r in rows.itertuples(index=False):
+        ind = catalog.indicators[r.indicator]
+        unit = catalog.units[ind.unit].name.pick(lang)
+        out["pillar"].append(pillars.get(ind.pillar, ind.pillar))
+        out["name"].append(ind.short_name.pick(lang))
+        if pd.notna(r.latest_year):
+            value = flags.with_flags(fmt_value(r.latest_value, ind.unit, unit, lang), r.latest_flags)
+            out["latest"].append(f"{value} ({int(r.latest_year)})")
+        else:
+            out["latest"].append("无数据" if lang == "zh" else "no data")
+        if r.qualifier == "none" or pd.isna(r.qualifier):
+            out["target"].append("–")
+        else:
+            out["target"].append(views.target_wording(ind, r.plan, lang)
+                                 + (f" ({int(r.milestone_year)})" if pd.notna(r.milestone_year) else ""))
+        colour, icon, _ = status_style(r.status)
+        weak = f" ⚠ {'暂定' if lang == 'zh' else 'tentative'}" if progress.tentative(r.caveats, r.status) else ""
+        out["status"].append(f"{icon} {progress.status_label(r.status, lang)}{weak}")
+        out["colour"].append(colour)
+    return pd.DataFrame(out, index=rows.index, dtype=object)
 
 
 def scorecard_height(n_rows: int) -> int:

@@ -11,6 +11,7 @@ Another city's plan is another catalog folder with the same layout::
     units.yaml           units and the convertible units an upload may use
     indicators/*.yaml    one indicator per file, with its targets and its series breaks
     publications.yaml    the publications values cite (publisher, title, kind, date; optional)
+    tasks.yaml           the plan's tasks: pillar, lead and partner agencies, milestones, evidence (optional)
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ Direction = Literal["higher", "lower", "band"]
 Growth = Literal["compound", "linear"]
 Qualifier = Literal["about", "at_least", "exceed", "at_most", "top_n", "qualitative", "none"]
 Confidence = Literal["high", "medium", "low"]
-RegionKind = Literal["city", "province", "country", "metropolitan_area"]
+# zone: a functional area of a city (a science city, a demonstration zone); district: an administrative one
+RegionKind = Literal["city", "province", "country", "metropolitan_area", "zone", "district"]
+# Who an agency is: a government body that publishes or carries out, or the publisher of an index or ranking.
+AgencyKind = Literal["government", "index_publisher", "other"]
+TASK_STATUSES = ("not_started", "on_schedule", "at_risk", "delayed", "done")
 PublicationKind = Literal["statistical_communique", "yearbook", "index_report", "government_release",
                           "news_report", "repost", "research_report"]
 # How a publication's date is known: printed in it, read from its address, or only a bound ("not after").
@@ -122,6 +127,15 @@ class Methods(_Strict):
     default_about_tolerance_relative: float = Field(0.05, gt=0, lt=1)
 
 
+class Agency(_Strict):
+    """A body that owns indicators (publishes them) or carries out tasks: a bureau, a commission, a publisher."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: Text
+    kind: AgencyKind
+    url: str | None = None
+
+
 class Programme(_Strict):
     id: str
     name: Text
@@ -129,6 +143,7 @@ class Programme(_Strict):
     headline_indicator: str | None = None  # opened first on the trend page
     pillars: list[Pillar] = Field(min_length=1)
     plans: list[Plan] = Field(min_length=1)
+    agencies: list[Agency] = []
     methods: Methods = Methods()
 
 
@@ -139,6 +154,7 @@ class Region(_Strict):
     iso3166: str | None = None
     iso3: str | None = None
     country: str | None = None
+    parent: str | None = None  # the region it lies in (a zone or district: its city)
     note: str | None = None
     aliases: list[str] = []
 
@@ -250,6 +266,29 @@ class Target(_Strict):
         return self
 
 
+class ReleaseRule(_Strict):
+    """When a year's value is expected.
+
+    ``after_year``: about ``months`` months after the end of the reference year (R&D communiqué: 9, i.e. by
+    the end of September of the next year). ``ranking``: an edition appears in ``month`` of the year it is
+    recorded under plus ``year_offset`` (a ranking recorded by data year and published the next year: 1).
+    """
+
+    kind: Literal["after_year", "ranking"]
+    months: int | None = Field(None, ge=0, le=36)
+    month: int | None = Field(None, ge=1, le=12)
+    year_offset: int = Field(0, ge=0, le=2)
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ReleaseRule:
+        if self.kind == "after_year" and (self.months is None or self.month is not None):
+            raise ValueError("an 'after_year' rule gives months (and no month)")
+        if self.kind == "ranking" and (self.month is None or self.months is not None):
+            raise ValueError("a 'ranking' rule gives month (and no months)")
+        return self
+
+
 class Indicator(_Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     name: Text
@@ -265,6 +304,8 @@ class Indicator(_Strict):
     publisher: Text
     release: Text | None = None  # when and where new values appear ("each September, NBS communiqué")
     sponsorship: Text | None = None  # who commissioned or paid for the source, where that bears on reading it
+    owner: str | None = None  # the agency (catalog.yaml agencies) that owes the figure: publishes or supplies it
+    release_rule: ReleaseRule | None = None  # None: no regular release (a goal, a one-off)
     external_codes: dict[str, str] = {}
     aliases: list[str] = []
     editions: list[Edition] = []
@@ -279,6 +320,49 @@ class Indicator(_Strict):
         return "linear" if self.kind in ("share", "growth_rate") else "compound"
 
 
+class TaskMilestone(_Strict):
+    """A dated step of a task: a year, or a date (YYYY-MM-DD) when the plan gives one, what is due, and where it
+    is stated."""
+
+    year: int = Field(ge=2000, le=2100)
+    due: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    text: Text
+    source: str = Field(min_length=1)
+
+    @property
+    def due_date(self) -> str:
+        """The due date: the one given, else the last day of the year."""
+        return self.due or f"{self.year}-12-31"
+
+
+class Task(_Strict):
+    """One task of the plan, as its text names it: the register's unit of monitoring."""
+
+    id: str = Field(pattern=r"^T[0-9A-Z][0-9A-Z_-]*$")
+    title: Text
+    pillar: str
+    section: Text | None = None  # the plan's chapter it stands in
+    lead: str | None = None  # the agency that leads it, when a source names one
+    partners: list[str] = []
+    milestones: list[TaskMilestone] = []
+    indicators: list[str] = []  # catalog indicators that evidence it
+    documents: list[str] = []  # publication ids or addresses that evidence it
+    source: str = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Task:
+        keys = [(m.year, m.due_date) for m in self.milestones]
+        if keys != sorted(keys):
+            raise ValueError("milestones must be in date order")
+        return self
+
+    @property
+    def due(self) -> str | None:
+        """The first milestone's due date (None: the plan states no date)."""
+        return self.milestones[0].due_date if self.milestones else None
+
+
 class Catalog:
     """A validated catalog with look-ups. Build it with :func:`load_catalog`."""
 
@@ -290,6 +374,7 @@ class Catalog:
         units: list[Unit],
         indicators: list[Indicator],
         publications: list[Publication] = (),  # type: ignore[assignment]
+        tasks: list[Task] = (),  # type: ignore[assignment]
     ):
         self.root = root
         self.programme = programme
@@ -299,6 +384,8 @@ class Catalog:
         self.publications = {p.id: p for p in publications}
         self.plans = {p.id: p for p in programme.plans}
         self.pillars = {p.code: p for p in programme.pillars}
+        self.agencies = {a.code: a for a in programme.agencies}
+        self.tasks = {t.id: t for t in tasks}
 
     @property
     def methods(self) -> Methods:
@@ -338,6 +425,14 @@ class Catalog:
 
     def targets(self) -> list[tuple[Indicator, Target]]:
         return [(ind, t) for ind in self.indicators.values() for t in ind.targets]
+
+    def children(self, region: str, kind: str | None = None) -> list[Region]:
+        """The regions whose parent is ``region`` (only those of ``kind`` if given), in catalog order."""
+        return [r for r in self.regions.values() if r.parent == region and (kind is None or r.kind == kind)]
+
+    def owned_by(self, agency: str) -> list[str]:
+        """The codes of the indicators ``agency`` owns."""
+        return [code for code, ind in self.indicators.items() if ind.owner == agency]
 
 
 def normalise_name(name: str) -> str:
@@ -391,10 +486,13 @@ def load_catalog(root: Path | str) -> Catalog:
             if ind.code != path.stem:
                 problems.append(f"{where} › code: must match the file name '{path.stem}'")
             indicators.append(ind)
+    tasks = []
+    if (root / "tasks.yaml").is_file():
+        tasks = _parse_list(Task, root / "tasks.yaml", "id", problems)
     if problems:
         raise CatalogError(problems)
 
-    catalog = Catalog(root, programme, regions, units, indicators, publications)
+    catalog = Catalog(root, programme, regions, units, indicators, publications, tasks)
     _check_references(catalog, problems)
     if problems:
         raise CatalogError(problems)
@@ -442,6 +540,8 @@ def _check_references(cat: Catalog, problems: list[str]) -> None:
             for code in target.evidence:
                 if code not in cat.indicators:
                     problems.append(f"{tw} › evidence: unknown indicator '{code}'")
+    _check_owners_and_parents(cat, problems)
+    _check_tasks(cat, problems)
     _check_unique_aliases(
         "regions.yaml",
         {r.code: (r.code, r.name.zh, r.name.en, r.iso3166, r.iso3, *r.aliases) for r in cat.regions.values()},
@@ -453,6 +553,38 @@ def _check_references(cat: Catalog, problems: list[str]) -> None:
          for i in cat.indicators.values()},
         problems,
     )
+
+
+def _check_owners_and_parents(cat: Catalog, problems: list[str]) -> None:
+    """Owners are agencies; a region's parent exists and the chain of parents ends."""
+    for ind in cat.indicators.values():
+        if ind.owner is not None and ind.owner not in cat.agencies:
+            problems.append(f"indicators/{ind.code}.yaml › {ind.code} › owner: unknown agency '{ind.owner}'")
+    for reg in cat.regions.values():
+        seen = {reg.code}
+        parent = reg.parent
+        while parent is not None:
+            if parent not in cat.regions:
+                problems.append(f"regions.yaml › {reg.code} › parent: unknown region '{parent}'")
+                break
+            if parent in seen:
+                problems.append(f"regions.yaml › {reg.code} › parent: the parents form a loop")
+                break
+            seen.add(parent)
+            parent = cat.regions[parent].parent
+
+
+def _check_tasks(cat: Catalog, problems: list[str]) -> None:
+    for task in cat.tasks.values():
+        where = f"tasks.yaml › {task.id}"
+        if task.pillar not in cat.pillars:
+            problems.append(f"{where} › pillar: unknown pillar '{task.pillar}'")
+        for field, codes in (("lead", [task.lead] if task.lead else []), ("partners", task.partners)):
+            problems.extend(f"{where} › {field}: unknown agency '{c}'" for c in codes if c not in cat.agencies)
+        problems.extend(f"{where} › indicators: unknown indicator '{c}'" for c in task.indicators
+                        if c not in cat.indicators)
+        problems.extend(f"{where} › documents: unknown publication '{d}'" for d in task.documents
+                        if "://" not in d and d not in cat.publications)
 
 
 def _check_unique_aliases(where: str, names: dict[str, tuple], problems: list[str]) -> None:

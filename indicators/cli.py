@@ -25,7 +25,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from indicators import db, failures, queries, settings
-from indicators.catalog import Catalog, CatalogError, load_catalog
+from indicators.catalog import TASK_STATUSES, Catalog, CatalogError, load_catalog
 from indicators.i18n import BilingualError, Text, fmt_number
 from indicators.store import BatchResult, RevertRefused, revert_batch
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 EXIT_REJECTED = 1
 EXIT_FAILED = 3
 FORMATS = click.Choice(["table", "csv", "json"])
+TASK_STATUS_CHOICES = [*TASK_STATUSES, "unreported"]
 
 err = Console(stderr=True)
 
@@ -297,14 +298,17 @@ def ingest_files(
     catalog, engine = cli.catalog, cli.engine
     options = ingest.IngestOptions(encoding=encoding, source=source, confidence=confidence, year=year,
                                    max_bytes=int(max_mb * 1024 * 1024))
+    scoped = _scoped_account(cli, user)  # an editor account scoped to an agency: read first, checked, then loaded
     results: list[BatchResult | None]
-    if len(files) == 1 and not dry_run and not skip_invalid:  # one file: loaded while it is read
+    if len(files) == 1 and not dry_run and not skip_invalid and scoped is None:  # one file: loaded while read
         with err.status("Reading and loading / 正在读取并写入 …"):
             one, result = ingest.load_path(engine, Path(files[0]), catalog, options, user=user, note=note)
         parsed, results, refused = [one], [result], result is None
     else:
         with err.status("Reading / 正在读取 …"):
             parsed = [ingest.parse_path(Path(f), catalog, engine, options) for f in files]
+        if scoped is not None:
+            _enforce_scope(cli, scoped, {c for p in parsed for c in p.rows["indicator_code"].dropna().astype(str)})
         refused = any(p.rejected(skip_invalid) for p in parsed)
         results = [None] * len(parsed)
         if not refused and not dry_run:
@@ -407,6 +411,15 @@ def list_batches(cli: Cli, fmt: str) -> None:
 @pass_cli
 def revert(cli: Cli, batch: int, user: str, note: str | None) -> None:
     """Restore exactly the state before BATCH (recorded as a batch of its own)."""
+    scoped = _scoped_account(cli, user)
+    if scoped is not None:
+        from indicators import tasks as task_register
+        from indicators import users
+
+        _enforce_scope(cli, scoped, users.batch_indicators(cli.engine, batch))
+        if not users.may_write_tasks(scoped, task_register.batch_tasks(cli.engine, batch), cli.catalog):
+            cli.fail(Text(f"账号 {scoped.name} 不能撤销其他机构任务的状态", f"account {scoped.name} may not revert "
+                          "the statuses of other agencies' tasks"))
     try:
         with db.writing(cli.engine) as conn:
             result = revert_batch(conn, batch, user=user, note=note)
@@ -572,17 +585,36 @@ def _new_password(from_stdin: bool) -> str:
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "editor", "admin"]), default="editor", show_default=True)
+@click.option("--agency", help="Scope an editor to one agency of the catalog (e.g. bj-stats): it commits only "
+                               "the indicators that agency owns. 限定机构。")
 @PASSWORD_STDIN
 @pass_cli
-def users_add(cli: Cli, name: str, role: str, password_stdin: bool) -> None:
+def users_add(cli: Cli, name: str, role: str, agency: str | None, password_stdin: bool) -> None:
     """Create an account (the password is stored hashed with scrypt)."""
     from indicators import users
 
     try:
-        account = users.add_user(cli.engine, name, _new_password(password_stdin), role)
+        account = users.add_user(cli.engine, name, _new_password(password_stdin), role, agency=agency,
+                                 catalog=cli.catalog)
     except users.AccountError as exc:
         cli.fail(exc)
-    click.echo(f"user {account.name} ({account.role}) created. 已创建用户。")
+    scope = f", agency {account.agency}" if account.agency else ""
+    click.echo(f"user {account.name} ({account.role}{scope}) created. 已创建用户。")
+
+
+@users_group.command("scope")
+@click.argument("name")
+@click.option("--agency", help="The agency (e.g. bj-stats); leave out to remove the scope.")
+@pass_cli
+def users_scope(cli: Cli, name: str, agency: str | None) -> None:
+    """Scope an editor to an agency, or remove its scope; its sessions end. 设置或取消编辑者的机构范围。"""
+    from indicators import users
+
+    try:
+        users.set_agency(cli.engine, name, agency, cli.catalog)
+    except users.AccountError as exc:
+        cli.fail(exc)
+    click.echo(f"user {name}: {'agency ' + agency if agency else 'not scoped'}. 已更新。")
 
 
 @users_group.command("passwd")
@@ -625,8 +657,12 @@ _activation_command("enable", True, "Let a disabled account sign in again.", "en
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_cli
 def users_list(cli: Cli, fmt: str) -> None:
-    """Every account with its role."""
-    emit(queries.users(cli.engine), fmt, title="Users / 用户")
+    """Every account with its role (and the agency a scoped editor belongs to)."""
+    from indicators import users
+
+    frame = queries.users(cli.engine)
+    frame.insert(2, "agency", frame["name"].map(users.agencies_by_name(cli.engine)))
+    emit(frame, fmt, title="Users / 用户")
 
 
 def _export_or_exit(action):
@@ -708,6 +744,264 @@ def brief(cli: Cli, pillar, indicators, regions, lang, size, output) -> None:
     with open(output, "wb") as fh:
         fh.write(pack)
     click.echo(f"{output}: {len(pack) / 1e6:.1f} MB")
+
+
+@main.command("report")
+@click.option("--period", help="The quarter reported on, e.g. 2026Q4 (default: the quarter of --as-of, else today's).")
+@click.option("--as-of", "as_of", callback=_parse_date,
+              help="Report what was known on this date (YYYY-MM-DD); the report names it, so it can be rebuilt.")
+@click.option("--since", callback=_parse_date, help="The date of the last report (YYYY-MM-DD): what changed since.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="FILE.docx (Word) or FILE.pptx (PowerPoint): the format follows the name.")
+@pass_cli
+def report_command(cli: Cli, period: str | None, as_of: date | None, since: date | None, lang: str, output: str) -> None:
+    """Write the work report: Word (.docx) or PowerPoint (.pptx), with the data version it was built from.
+    生成工作报告(Word 或 PowerPoint)。"""
+    from rich.progress import Progress
+
+    from indicators import report
+    from indicators.snapshot import snapshot
+
+    fmt = report.format_of(output)
+    if fmt is None:
+        raise click.BadParameter(f"{output!r}: the file name must end in .docx or .pptx / 文件名须以 .docx 或 .pptx 结尾",
+                                 param_hint="--output")
+    chosen = report.parse_period(period) if period is not None else report.period_of(as_of or date.today())
+    if chosen is None:
+        raise click.BadParameter(f"expected a year and a quarter (e.g. 2026Q4), got {period!r} / 报告期格式应为 2026Q4",
+                                 param_hint="--period")
+    if since is not None and since > (as_of or date.today()):
+        raise click.BadParameter(f"{since} is after the report's as-of date / 上次报告日期晚于数据截至日期",
+                                 param_hint="--since")
+    snap = snapshot(cli.engine, cli.catalog, as_of=as_of)
+    spec = report.ReportSpec(lang=lang, period=chosen, as_of=as_of, since=since, file_name=Path(output).name)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("Writing the report / 正在生成报告", total=None)
+
+        def step(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        extras = report.gather_extras(snap, spec)  # tasks, overdue data by owner, changes since --since
+        data = _export_or_exit(lambda: report.build(snap, spec, fmt=fmt, extras=extras, on_progress=step))
+    with open(output, "wb") as fh:
+        fh.write(data)
+    prov = report.provenance(snap, spec)
+    click.echo(f"{output}: {len(data) / 1e6:.1f} MB; data as of {prov.data_as_of}, version {prov.version[0]}/"
+               f"{prov.version[1]}, fingerprint {prov.fingerprint}")
+
+def _scoped_account(cli: Cli, user: str):
+    """The account ``--user`` names, when it is one: None for a name that is no account (the CLI runs as an
+    operator of the machine, as before accounts existed) or an unscoped editor or admin. An account that may
+    not edit is refused; a scoped editor is returned, and its scope is checked before anything is written."""
+    from indicators import users
+
+    account = users.account_named(cli.engine, user)
+    if account is None:
+        return None
+    if not account.can_edit:
+        cli.fail(Text(f"账号 {user} 没有编辑权限", f"account {user} may not change data"))
+    return account if account.agency is not None else None
+
+
+def _enforce_scope(cli: Cli, account, indicator_codes) -> None:
+    """Stop (exit 1, nothing written) when a scoped account names another agency's indicator."""
+    from indicators import users
+
+    try:
+        users.check_scope(account, indicator_codes, cli.catalog)
+    except users.ScopeRefused as exc:
+        cli.fail(exc)
+
+
+LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+WIDE = click.option("--wide", is_flag=True, help="Every column (default: the main ones).")
+TASK_COLUMNS = ["task", "title", "pillar", "lead", "due", "status"]
+
+
+@main.group("tasks", invoke_without_command=True)
+@click.option("--pillar", help="Only this pillar (e.g. science).")
+@click.option("--status", "status_code", type=click.Choice([*TASK_STATUS_CHOICES]), help="Only this status.")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Statuses as known on this date (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@LANG
+@WIDE
+@click.pass_context
+def tasks_group(ctx, pillar, status_code, as_of, fmt, lang, wide) -> None:
+    """The plan's tasks with their status, delayed and at-risk first. 规划任务及其状态。
+
+    Without a subcommand, list them (columns task,title,pillar,lead,due,status; --wide: all).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from indicators import tasks
+
+    cli = ctx.ensure_object(Cli)
+    if pillar is not None and pillar not in cli.catalog.pillars:
+        raise click.BadParameter(f"unknown pillar {pillar!r}; one of {', '.join(cli.catalog.pillars)}",
+                                 param_hint="--pillar")
+    frame = tasks.register(cli.engine, cli.catalog, lang=lang, as_of=as_of, pillar=pillar, status=status_code)
+    if not wide:
+        frame = frame[TASK_COLUMNS]
+    else:
+        frame = frame.assign(indicators=frame["indicators"].map(" ".join), documents=frame["documents"].map(" ".join))
+    emit(frame, fmt, title="Tasks / 任务")
+
+
+@tasks_group.command("set")
+@click.argument("task")
+@click.argument("status_code", metavar="STATUS", type=click.Choice(TASK_STATUS_CHOICES[:-1]))
+@click.option("--date", "day", required=True, help="The day the status describes (YYYY-MM-DD).")
+@click.option("--note", required=True, help="Why: one sentence. 说明。")
+@click.option("--evidence", required=True, help="An address (http/https) or a publication id of the catalog.")
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@pass_cli
+def tasks_set(cli: Cli, task: str, status_code: str, day: str, note: str, evidence: str, user: str) -> None:
+    """Set one task's status (kept with its history; `revert` takes it back). 设置任务状态。"""
+    frame = pd.DataFrame([{"task": task, "status": status_code, "date": day, "note": note, "evidence": evidence}])
+    _save_statuses(cli, frame, user=user, file_name=None, checksum=None)
+
+
+@tasks_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@click.option("--note", help="Why these statuses are loaded (kept with the batch).")
+@click.option("--dry-run", is_flag=True, help="Check only; write nothing.")
+@pass_cli
+def tasks_load(cli: Cli, file: str, user: str, note: str | None, dry_run: bool) -> None:
+    """Load task statuses from a CSV file (task,status,date,note,evidence): all rows or none.
+    从 CSV 导入任务状态:任何错误都不写入。"""
+    from indicators import tasks
+    from indicators.store import file_checksum
+
+    content = Path(file).read_bytes()
+    scoped = _scoped_account(cli, user)
+    upload = tasks.read_csv(content, cli.catalog, today=date.today(), file_name=Path(file).name,
+                            agency=scoped.agency if scoped else None)
+    _report_statuses(upload)
+    if not upload.ok:
+        sys.exit(EXIT_REJECTED)
+    if dry_run:
+        click.echo(f"试运行:{len(upload.rows)} 行检查无误,未写入 / dry run: {len(upload.rows)} rows checked, "
+                   "nothing written")
+        return
+    _write_statuses(cli, upload, user=user, checksum=file_checksum(content), note=note)
+
+
+def _save_statuses(cli: Cli, frame: pd.DataFrame, *, user: str, file_name: str | None, checksum: str | None) -> None:
+    from indicators import tasks
+
+    scoped = _scoped_account(cli, user)
+    upload = tasks.check_rows(frame, cli.catalog, today=date.today(), file_name=file_name or "(command line)",
+                              agency=scoped.agency if scoped else None)
+    if not upload.ok:
+        _report_statuses(upload)
+        sys.exit(EXIT_REJECTED)
+    _write_statuses(cli, upload, user=user, checksum=checksum, note=None)
+
+
+def _write_statuses(cli: Cli, upload, *, user: str, checksum: str | None, note: str | None) -> None:
+    from indicators import tasks
+
+    result = tasks.set_statuses(cli.engine, upload, user=user, checksum=checksum, note=note)
+    if result.already_loaded_as is not None:
+        click.echo(f"该文件已导入(批次 {result.already_loaded_as}),未做任何更改 / already loaded as batch "
+                   f"{result.already_loaded_as}; nothing to do")
+    elif result.batch_id is None:
+        click.echo(f"状态未变,未写入 / {result.n_unchanged} statuses unchanged; nothing written")
+    else:
+        click.echo(f"已记录为批次 {result.batch_id}:{result.n_new} 个状态 / recorded as batch {result.batch_id}: "
+                   f"{result.n_new} statuses ({result.n_unchanged} unchanged)")
+
+
+def _report_statuses(upload) -> None:
+    """The problems of a status upload, as the ingest report prints them: line, column, value, code, message."""
+    if not upload.problems:
+        return
+    table = Table(title=upload.file_name, show_lines=False, header_style="bold")
+    for name in ("", "行 line", "列 column", "值 value", "代码 code", "说明 message"):
+        table.add_column(name, overflow="fold")
+    for p in upload.problems:
+        mark = "[red]错误 error[/red]" if p["severity"] == "error" else "[yellow]警告 warning[/yellow]"
+        table.add_row(mark, "" if p["row"] is None else str(p["row"]), p["column"] or "", p["value"] or "",
+                      p["code"], f"{escape(p['message_zh'])}\n{escape(p['message_en'])}")
+    Console(stderr=True, width=max(100, _terminal_width())).print(table)
+    if not upload.ok:
+        err.print("[red]任务状态被拒绝,未写入任何数据 / statuses rejected; nothing was written[/red]")
+
+
+@tasks_group.command("history")
+@click.option("--task", help="Only this task (e.g. T3-1).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_cli
+def tasks_history(cli: Cli, task: str | None, fmt: str) -> None:
+    """Every status ever set, with its batch and user; retracted ones marked. 任务状态历史。"""
+    from indicators import tasks
+
+    emit(tasks.status_history(cli.engine, task=task), fmt, title="Task status history / 任务状态历史")
+
+
+@main.command("regions")
+@click.option("--kind", type=click.Choice(["city", "province", "country", "metropolitan_area", "zone", "district"]),
+              help="Only regions of this kind.")
+@click.option("--parent", help="Only regions inside this one (e.g. beijing).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@LANG
+@pass_cli
+def list_regions(cli: Cli, kind: str | None, parent: str | None, fmt: str, lang: str) -> None:
+    """Regions of the catalog with their kind and parent (zones and districts under their city). 地区。"""
+    parent_code = cli.region(parent) if parent else None
+    rows = [{"code": r.code, "name": r.name.pick(lang), "kind": r.kind, "parent": r.parent or ""}
+            for r in cli.catalog.regions.values()
+            if (kind is None or r.kind == kind) and (parent_code is None or r.parent == parent_code)]
+    emit(pd.DataFrame(rows, columns=["code", "name", "kind", "parent"]), fmt, title="Regions / 地区")
+
+
+@main.command("calendar")
+@click.option("--region", help="Whose data (default: the home region).")
+@click.option("--today", "today", callback=_parse_date, help="Judge as on this date (default: today).")
+@click.option("--owner", help="Only the indicators this agency owns (e.g. bj-stats).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@LANG
+@WIDE
+@pass_cli
+def release_calendar(cli: Cli, region, today, owner, fmt, lang, wide) -> None:
+    """Who owes which figure and when: owner, latest year held, next expected release, overdue. 发布日历。"""
+    from indicators.calendar import calendar
+
+    reg = cli.optional_region(region)
+    if owner is not None and owner not in cli.catalog.agencies:
+        raise click.BadParameter(f"unknown agency {owner!r}; one of {', '.join(cli.catalog.agencies)}",
+                                 param_hint="--owner")
+    obs = queries.observations(cli.engine, region=reg or cli.catalog.programme.home_region)
+    frame = calendar(obs, cli.catalog, today or date.today(), region=reg, lang=lang)
+    if owner is not None:
+        frame = frame[frame["owner"] == owner]
+    frame = frame.assign(next_release=frame["next_release"].map(lambda d: d.isoformat() if d else ""))
+    emit(frame if wide else frame[["indicator", "owner", "next_release", "overdue"]], fmt,
+         title="Release calendar / 发布日历")
+
+
+@main.command("changes")
+@click.option("--from", "start", callback=_parse_date, required=True, help="The earlier date (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_parse_date, required=True, help="The later date (YYYY-MM-DD).")
+@click.option("--region", help="Only values and ranks of this region (default: every region).")
+@click.option("--section", type=click.Choice(["values", "statuses", "ranks", "tasks"]), help="Only this part.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@LANG
+@pass_cli
+def list_changes(cli: Cli, start, end, region, section, fmt, lang) -> None:
+    """What changed between two dates: values arrived, revised or retracted, and the target statuses, ranks
+    and task statuses that moved (old -> new). 两个日期之间的变化。"""
+    from indicators.changes import changes
+
+    if end < start:
+        raise click.BadParameter("--to is before --from / 结束日期早于开始日期", param_hint="--to")
+    result = changes(cli.engine, cli.catalog, start, end, lang=lang, region=cli.optional_region(region))
+    frame = result.flat(lang)
+    if section is not None:
+        frame = frame[frame["section"] == section]
+    emit(frame, fmt, title=f"Changes {start} -> {end} / 变化")
 
 
 if __name__ == "__main__":

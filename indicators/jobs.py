@@ -1,4 +1,4 @@
-"""Background jobs for slow work started from the web (briefing packs), so a request never blocks others.
+"""Background jobs for slow work started from the web (briefing packs, work reports), so a request never blocks others.
 
 What belongs here: running a function in a small thread pool and keeping its progress, result or error
 for a while. Jobs live in the memory of one server process (the app runs as one waitress process with
@@ -41,6 +41,7 @@ class Job:
     error: str | None = None
     finished: bool = False
     created: float = field(default_factory=time.monotonic)
+    name: str = ""  # the file name the result downloads as, where the kind of job does not fix it
 
 
 class Jobs:
@@ -49,9 +50,10 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def submit(self, work: Callable[[Callable[[int, int, str], None]], bytes]) -> Job:
-        """Run ``work(report_progress)`` in the background; it returns the result bytes."""
-        job = Job(id=secrets.token_urlsafe(12))
+    def submit(self, work: Callable[[Callable[[int, int, str], None]], bytes], *, name: str = "") -> Job:
+        """Run ``work(report_progress)`` in the background; it returns the result bytes (``name``: the file
+        name they download as)."""
+        job = Job(id=secrets.token_urlsafe(12), name=name)
         with self._lock:
             self._forget_old()
             if sum(not j.finished for j in self._jobs.values()) >= MAX_PENDING:

@@ -8,7 +8,10 @@ rewritten from it by ``init``. Statistics live in two tables:
 - ``observation_history``: every earlier version, moved there (with its original id) when a later batch
   revised it, or when a revert retracted it. Together they answer "what was known on date D".
 
-Every change arrives as a ``batches`` row: file name, checksum, user, time and counts.
+Every change arrives as a ``batches`` row: file name, checksum, user, time and counts. Task statuses are
+batches too (kind ``task_status``): every status an editor sets is a ``task_statuses`` row, never changed
+afterwards except to mark it retracted by a revert, so the rows are the history and the newest standing row
+of a task is its status.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class Region(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     note: Mapped[str | None] = mapped_column(Text)
     aliases: Mapped[list] = mapped_column(JSON, default=list)
+    parent: Mapped[str | None] = mapped_column(String(60))  # the region it lies in (zones, districts)
     # True for regions an upload introduced (named with a code and a name), not the catalog.
     from_upload: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -134,6 +138,40 @@ class Indicator(Base):
     external_codes: Mapped[dict] = mapped_column(JSON, default=dict)
     aliases: Mapped[list] = mapped_column(JSON, default=list)
     editions: Mapped[list] = mapped_column(JSON, default=list)
+    owner: Mapped[str | None] = mapped_column(String(60))  # an agencies.code
+    release_rule: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Agency(Base):
+    """A body that owns indicators or carries out tasks (the catalog's ``agencies``)."""
+
+    __tablename__ = "agencies"
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class Task(Base):
+    """A task of the plan (the catalog's ``tasks.yaml``); its statuses are in ``task_statuses``."""
+
+    __tablename__ = "tasks"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    pillar: Mapped[str] = mapped_column(String(40))
+    section_zh: Mapped[str | None] = mapped_column(Text)
+    section_en: Mapped[str | None] = mapped_column(Text)
+    lead: Mapped[str | None] = mapped_column(String(60))
+    partners: Mapped[list] = mapped_column(JSON, default=list)
+    milestones: Mapped[list] = mapped_column(JSON, default=list)
+    indicators: Mapped[list] = mapped_column(JSON, default=list)
+    documents: Mapped[list] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Target(Base):
@@ -180,7 +218,7 @@ class Milestone(Base):
 class Batch(Base):
     __tablename__ = "batches"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # seed | upload | revert
+    kind: Mapped[str] = mapped_column(String(20))  # seed | upload | revert | task_status
     file_name: Mapped[str | None] = mapped_column(Text)
     checksum: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -230,6 +268,25 @@ class ObservationHistory(_ObservationVersion, Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False, sort_order=2)
 
 
+class TaskStatus(Base):
+    """One status an editor set for a task: what, as of which date, why (note) and on what evidence.
+
+    No foreign key to ``tasks``: a task the catalog drops keeps its history, like an observation's region.
+    """
+
+    __tablename__ = "task_statuses"
+    __table_args__ = (Index("ix_task_statuses_task", "task_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # catalog.TASK_STATUSES
+    status_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD: the day the status describes
+    note: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)  # an address or a publication id
+    known_from: Mapped[datetime] = mapped_column(DateTime)  # when it was recorded
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    retracted_by_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+
+
 class User(Base):
     """A person who may sign in. Viewers read; editors upload, commit and revert; admins also manage users."""
 
@@ -242,6 +299,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     # carried in every session cookie; sign-out, a new password and disabling add one, ending every session
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # an editor scoped to one agency commits only the indicators it owns (None: every indicator)
+    agency: Mapped[str | None] = mapped_column(String(60))
 
 
 OBSERVATION_COLUMNS = [

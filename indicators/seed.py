@@ -58,7 +58,8 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
     ]
     regions = [
         {"code": r.code, "name_zh": r.name.zh, "name_en": r.name.en, "kind": r.kind, "iso3166": r.iso3166,
-         "iso3": r.iso3, "country": r.country, "note": r.note, "aliases": list(r.aliases), "from_upload": False}
+         "iso3": r.iso3, "country": r.country, "note": r.note, "aliases": list(r.aliases), "from_upload": False,
+         "parent": r.parent}
         for r in catalog.regions.values()
     ]
     publications = [
@@ -80,7 +81,8 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
             "measurement_zh": ind.measurement.zh, "measurement_en": ind.measurement.en,
             "publisher_zh": ind.publisher.zh, "publisher_en": ind.publisher.en,
             "external_codes": dict(ind.external_codes), "aliases": list(ind.aliases),
-            "editions": [e.model_dump() for e in ind.editions],
+            "editions": [e.model_dump() for e in ind.editions], "owner": ind.owner,
+            "release_rule": ind.release_rule.model_dump() if ind.release_rule else None,
         })
         for t in ind.targets:
             targets.append({
@@ -104,9 +106,26 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[dict]]:
             "indicators": indicators, "targets": targets}
 
 
+def register_rows(catalog: Catalog) -> dict[str, list[dict]]:
+    """The agencies and the task register as rows of the ``agencies`` and ``tasks`` tables."""
+    agencies = [
+        {"code": a.code, "position": n, "name_zh": a.name.zh, "name_en": a.name.en, "kind": a.kind, "url": a.url}
+        for n, a in enumerate(catalog.agencies.values())
+    ]
+    tasks = [
+        {"id": t.id, "position": n, "title_zh": t.title.zh, "title_en": t.title.en, "pillar": t.pillar,
+         "section_zh": t.section.zh if t.section else None, "section_en": t.section.en if t.section else None,
+         "lead": t.lead, "partners": list(t.partners), "milestones": [m.model_dump() for m in t.milestones],
+         "indicators": list(t.indicators), "documents": list(t.documents), "source": t.source, "note": t.note}
+        for n, t in enumerate(catalog.tasks.values())
+    ]
+    return {"agencies": agencies, "tasks": tasks}
+
+
 def sync_catalog(conn: Connection, catalog: Catalog) -> dict[str, int]:
     """Make the catalog tables equal to the catalog; return the number of rows changed per table."""
-    return store.write_catalog_rows(conn, catalog_rows(catalog))
+    changes = store.write_catalog_rows(conn, catalog_rows(catalog))
+    return changes | store.write_register_rows(conn, register_rows(catalog))
 
 
 def read_shipped_file(path: Path, catalog: Catalog) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from sqlalchemy import Boolean, Connection, CursorResult, Float, Integer, delete
 from indicators.i18n import BilingualError, Text
 from indicators.models import (
     OBSERVATION_COLUMNS,
+    Agency,
     Batch,
     Indicator,
     Milestone,
@@ -38,6 +39,8 @@ from indicators.models import (
     Publication,
     Region,
     Target,
+    Task,
+    TaskStatus,
     User,
     table_of,
 )
@@ -51,6 +54,7 @@ SQLITE_MAX_PARAMETERS = 32_766
 SQLITE_ROWS_PER_STATEMENT = 1_000
 FETCH_ROWS = 100_000
 MAX_BATCH_ID = 2**31  # batches.id is INTEGER: 32 bits on PostgreSQL; a larger number names no batch
+TASK_BATCH_KIND = "task_status"  # a batch of task statuses (``record_task_statuses``), not of observations
 NUMERIC_TYPES = {"current_id": np.int64, "year": np.int64, "value": np.float64}
 
 OBS = table_of(Observation)
@@ -646,6 +650,8 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
     batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
     if batch is None:
         raise RevertRefused(Text(f"批次 {batch_id} 不存在", f"no batch {batch_id}"))
+    if batch["kind"] == TASK_BATCH_KIND:  # statuses, not values: their own revert
+        return revert_task_batch(conn, batch_id, user=user, note=note)
     if batch["kind"] == "revert":
         raise RevertRefused(Text(
             f"批次 {batch_id} 本身是一次撤销;如需恢复,请重新导入数据",
@@ -816,6 +822,106 @@ def update_user(conn: Connection, name: str, **values) -> int:
     return conn.execute(update(users).where(users.c.name == name).values(**values)).rowcount
 
 
+def write_register_rows(conn: Connection, rows: dict[str, list[dict]]) -> dict[str, int]:
+    """Make the ``agencies`` and ``tasks`` tables equal to ``rows`` (``seed.register_rows``); rows changed per
+    table. Task statuses are not touched: a task the catalog drops keeps its history."""
+    changes = {}
+    for model, key in ((Agency, "code"), (Task, "id")):
+        table = table_of(model)
+        wanted = {r[key]: r for r in rows[table.name]}
+        existing = {r[key]: dict(r) for r in conn.execute(select(table)).mappings()}
+        changes[table.name] = _apply_rows(conn, table, key, wanted, existing)
+    return changes
+
+
+def record_task_statuses(
+    conn: Connection, rows: list[dict], *, user: str, file_name: str | None = None, checksum: str | None = None,
+    note: str | None = None,
+) -> BatchResult:
+    """Record task statuses (dicts with ``task``, ``status``, ``date``, ``note``, ``evidence``; checked by the
+    caller) as one batch of kind :data:`TASK_BATCH_KIND`. A row equal to its task's current status (same status,
+    date, note and evidence) is counted unchanged and not written; when every row is, no batch is opened
+    (``batch_id`` None)."""
+    statuses = table_of(TaskStatus)
+    current = _current_task_statuses(conn, [r["task"] for r in rows])
+    fields = ("status", "date", "note", "evidence")
+    changed = [r for r in rows if current.get(r["task"]) != tuple(r[f] for f in fields)]
+    if not changed:
+        return BatchResult(batch_id=None, n_unchanged=len(rows))
+    batch_id, now = open_batch(conn, kind=TASK_BATCH_KIND, user=user, file_name=file_name, checksum=checksum,
+                               note=note, counts={"new": len(changed), "unchanged": len(rows) - len(changed)})
+    conn.execute(insert(statuses), [
+        {"task_id": r["task"], "status": r["status"], "status_date": r["date"], "note": r["note"],
+         "evidence": r["evidence"], "known_from": known_from(r["date"], now), "batch_id": batch_id}
+        for r in changed
+    ])
+    return BatchResult(batch_id=batch_id, n_new=len(changed), n_unchanged=len(rows) - len(changed))
+
+
+def _current_task_statuses(conn: Connection, task_ids: list[str]) -> dict[str, tuple]:
+    """(status, date, note, evidence) of the newest standing status of each of these tasks."""
+    statuses = table_of(TaskStatus)
+    current: dict[str, tuple] = {}
+    ids = sorted(set(task_ids))
+    for i in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(statuses.c.task_id, statuses.c.status, statuses.c.status_date, statuses.c.note,
+                   statuses.c.evidence)
+            .where(statuses.c.task_id.in_(ids[i:i + CHUNK]), statuses.c.retracted_by_batch_id.is_(None))
+            .order_by(statuses.c.known_from, statuses.c.id)
+        ).all()
+        current.update({r[0]: tuple(r[1:]) for r in rows})  # ordered: the newest of each task wins
+    return current
+
+
+def find_loaded_task_batch(conn: Connection, checksum: str) -> int | None:
+    """The standing batch of task statuses that already loaded a file with this checksum, if any."""
+    return conn.execute(
+        select(BATCHES.c.id).where(BATCHES.c.checksum == checksum, BATCHES.c.kind == TASK_BATCH_KIND,
+                                   BATCHES.c.reverted_by_batch_id.is_(None)).order_by(BATCHES.c.id.desc())
+    ).scalar()
+
+
+def revert_task_batch(conn: Connection, batch_id: int, *, user: str, note: str | None = None) -> BatchResult:
+    """Retract the statuses a task batch set: each of its tasks returns to the status it had before.
+
+    Refused when the batch is already reverted, or when a later standing batch set a status of one of its
+    tasks (revert that one first), as for observations."""
+    statuses = table_of(TaskStatus)
+    batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
+    if batch is None or batch["kind"] != TASK_BATCH_KIND:
+        raise RevertRefused(Text(f"批次 {batch_id} 不是任务状态批次", f"batch {batch_id} is not a batch of task statuses"))
+    if batch["reverted_by_batch_id"] is not None:
+        raise RevertRefused(Text(
+            f"批次 {batch_id} 已被批次 {batch['reverted_by_batch_id']} 撤销",
+            f"batch {batch_id} was already reverted by batch {batch['reverted_by_batch_id']}",
+        ))
+    tasks = select(statuses.c.task_id).where(statuses.c.batch_id == batch_id)
+    later = conn.execute(
+        select(statuses.c.batch_id).distinct().where(
+            statuses.c.task_id.in_(tasks), statuses.c.batch_id > batch_id,
+            statuses.c.retracted_by_batch_id.is_(None))
+    ).scalars().all()
+    if later:
+        names = ", ".join(str(b) for b in sorted(later))
+        raise RevertRefused(Text(
+            f"批次 {batch_id} 的任务状态已被后续批次 {names} 更新;请先撤销这些批次",
+            f"statuses of batch {batch_id} were updated later by batch(es) {names}; revert those first",
+        ))
+    n = len(conn.execute(select(statuses.c.id).where(statuses.c.batch_id == batch_id)).all())
+    summary = f"revert of task-status batch {batch_id}: {n} statuses retracted"
+    revert_id = _new_id(conn.execute(
+        insert(BATCHES).values(
+            kind="revert", file_name=batch["file_name"], checksum=None, created_at=utcnow(), user=user,
+            note="; ".join(x for x in (summary, note) if x), n_new=0, n_revised=n, n_unchanged=0, n_skipped=0,
+            n_rejected=0, reverts_batch_id=batch_id,
+        )
+    ))
+    conn.execute(update(statuses).where(statuses.c.batch_id == batch_id).values(retracted_by_batch_id=revert_id))
+    conn.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(reverted_by_batch_id=revert_id))
+    return BatchResult(batch_id=revert_id, n_revised=n)
+
+
 def as_of_cutoff(day: date) -> datetime:
     """An as-of date includes the whole day."""
     return datetime(day.year, day.month, day.day, 23, 59, 59)
@@ -824,5 +930,6 @@ def as_of_cutoff(day: date) -> datetime:
 __all__ = [
     "BatchResult", "RevertRefused", "apply_batch", "revert_batch", "find_loaded_batch", "file_checksum",
     "known_from", "diff_against_current", "current_values", "latest_batch_id", "as_of_cutoff", "utcnow",
-    "insert_rows", "KEY", "PAYLOAD",
+    "insert_rows", "KEY", "PAYLOAD", "record_task_statuses", "revert_task_batch", "write_register_rows",
+    "TASK_BATCH_KIND",
 ]

@@ -4,6 +4,12 @@ What belongs here: creating and checking accounts (werkzeug's scrypt password ha
 crypto), the roles and what they may do, each account's session version (every session cookie carries it;
 sign-out, a new password and disabling the account add one, which ends every session of that account), and
 the sign-in limiter. Not here: web sessions and pages (``dashboards/_auth.py``).
+
+An editor may be scoped to one agency of the catalog (``agency``): it then commits and reverts only the
+indicators that agency owns, and sets the status only of the tasks the agency leads or shares. Every writing
+path checks it on the server: :func:`may_write` and :func:`may_write_tasks` for the web callbacks, the same
+functions in the CLI (``ingest``, ``revert`` and ``tasks`` with ``--user``). An account with no agency is not
+scoped. The CLI without ``--user`` runs as an operator of the machine (it holds the database itself), as before.
 """
 
 from __future__ import annotations
@@ -12,14 +18,19 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indicators import queries, store
 from indicators.i18n import BilingualError, Text
 from indicators.models import User, table_of
+
+if TYPE_CHECKING:
+    from indicators.catalog import Catalog
 
 ROLES = ("viewer", "editor", "admin")
 EDIT_ROLES = ("editor", "admin")
@@ -32,6 +43,10 @@ EMPTY_NAME = Text("用户名不能为空", "the name is empty")
 SHORT_PASSWORD = Text("密码至少{n}个字符", "the password needs at least {n} characters")
 USER_EXISTS = Text("用户已存在:{name}", "the user exists already: {name}")
 NO_SUCH_USER = Text("没有该用户:{name}", "no such user: {name}")
+UNKNOWN_AGENCY = Text("未知机构:{agency}(可选:{agencies})", "unknown agency: {agency} ({agencies})")
+NOT_AN_EDITOR = Text("只有编辑者可以限定机构", "only an editor can be scoped to an agency")
+OTHER_AGENCY = Text("账号 {name} 属于“{agency}”,不能修改其他机构的指标:{codes}",
+                    "account {name} belongs to '{agency}' and may not change other agencies' indicators: {codes}")
 
 
 class AccountError(BilingualError, ValueError):
@@ -44,10 +59,15 @@ class Account:
     name: str
     role: str
     session_version: int = 0  # as read when the account was loaded; a session must carry the current one
+    agency: str | None = None  # scoped to this agency's indicators and tasks (None: not scoped)
 
     @property
     def can_edit(self) -> bool:
         return self.role in EDIT_ROLES
+
+
+class ScopeRefused(BilingualError, PermissionError):
+    """A scoped editor asked to change what another agency owns."""
 
 
 def _check_password(password: str) -> None:
@@ -55,19 +75,133 @@ def _check_password(password: str) -> None:
         raise AccountError(SHORT_PASSWORD.format(n=MIN_PASSWORD_LENGTH))
 
 
-def add_user(engine: Engine, name: str, password: str, role: str) -> Account:
+def add_user(engine: Engine, name: str, password: str, role: str, agency: str | None = None,
+             catalog: Catalog | None = None) -> Account:
+    """A new account; ``agency`` (a code of ``catalog``'s agencies) scopes an editor to what it owns."""
     name = name.strip()
     if role not in ROLES:
         raise AccountError(UNKNOWN_ROLE.format(role=role, roles=", ".join(ROLES)))
     if not name:
         raise AccountError(EMPTY_NAME)
+    if agency is not None:
+        _check_agency(agency, role, catalog)
     _check_password(password)
     with engine.begin() as conn:
         user_id = store.add_user(conn, name, generate_password_hash(password), role)
+        if user_id is not None and agency is not None:
+            store.update_user(conn, name, agency=agency)
     if user_id is None:
         raise AccountError(USER_EXISTS.format(name=name))
-    security_log.info("user added: %s (%s)", name, role)
-    return Account(user_id, name, role)
+    security_log.info("user added: %s (%s%s)", name, role, f", agency {agency}" if agency else "")
+    return Account(user_id, name, role, agency=agency)
+
+
+def _check_agency(agency: str, role: str, catalog: Catalog | None) -> None:
+    catalog = catalog or _default_catalog()
+    if agency not in catalog.agencies:
+        raise AccountError(UNKNOWN_AGENCY.format(agency=agency, agencies=", ".join(catalog.agencies)))
+    if role != "editor":
+        raise AccountError(NOT_AN_EDITOR)
+
+
+def set_agency(engine: Engine, name: str, agency: str | None, catalog: Catalog | None = None) -> None:
+    """Scope an editor to an agency (None: unscope it). Its sessions end, so the new scope applies at once."""
+    if agency is not None:
+        role = _role(engine, name)
+        if role is None:
+            raise AccountError(NO_SUCH_USER.format(name=name))
+        _check_agency(agency, role, catalog)
+    with engine.begin() as conn:
+        done = store.update_user(conn, name, agency=agency, session_version=_next_session_version())
+    if not done:
+        raise AccountError(NO_SUCH_USER.format(name=name))
+    security_log.info("user %s scoped to agency %s", name, agency or "(none)")
+
+
+def _default_catalog() -> Catalog:
+    from indicators.snapshot import default_catalog
+
+    return default_catalog()
+
+
+def _role(engine: Engine, name: str) -> str | None:
+    users = table_of(User)
+    with engine.connect() as conn:
+        return conn.execute(select(users.c.role).where(users.c.name == name)).scalar()
+
+
+def _agency(engine: Engine, user_id: int) -> str | None:
+    """The agency an account is scoped to (read beside the scope it decides, like the session version)."""
+    users = table_of(User)
+    with engine.connect() as conn:
+        return conn.execute(select(users.c.agency).where(users.c.id == user_id)).scalar()
+
+
+def agencies_by_name(engine: Engine) -> dict[str, str | None]:
+    """Each account's agency by account name (None: not scoped), for the list of accounts."""
+    users = table_of(User)
+    with engine.connect() as conn:
+        return {name: agency for name, agency in conn.execute(select(users.c.name, users.c.agency))}
+
+
+def account_named(engine: Engine, name: str) -> Account | None:
+    """The active account called ``name`` with its role and agency, or None (the CLI's ``--user``)."""
+    row = queries.credentials(engine, name.strip())
+    if row is None:
+        return None
+    return Account(row.id, row.name, row.role, row.session_version, _agency(engine, row.id))
+
+
+def may_write(account: Account | None, indicator_codes: Iterable[str], catalog: Catalog | None = None) -> bool:
+    """Whether ``account`` may commit or revert values of these indicators: an editor or admin, and, when it
+    is scoped to an agency, only indicators that agency owns. Call it in every writing callback."""
+    if account is None or not account.can_edit:
+        return False
+    if account.agency is None:
+        return True
+    return not refused_indicators(account, indicator_codes, catalog)
+
+
+def refused_indicators(account: Account, indicator_codes: Iterable[str], catalog: Catalog | None = None) -> list[str]:
+    """The indicators among ``indicator_codes`` that a scoped ``account`` may not change, sorted."""
+    if account.agency is None:
+        return []
+    catalog = catalog or _default_catalog()
+    owned = set(catalog.owned_by(account.agency))
+    return sorted(set(indicator_codes) - owned)
+
+
+def check_scope(account: Account, indicator_codes: Iterable[str], catalog: Catalog | None = None) -> None:
+    """Raise :class:`ScopeRefused` naming the indicators a scoped ``account`` may not change."""
+    refused = refused_indicators(account, indicator_codes, catalog)
+    if refused:
+        raise ScopeRefused(OTHER_AGENCY.format(name=account.name, agency=account.agency, codes=", ".join(refused)))
+
+
+def batch_indicators(engine: Engine, batch_id: int) -> list[str]:
+    """The indicators whose values a batch brought (current or since revised or retracted): what reverting it
+    changes, checked against a scoped editor's agency."""
+    from indicators.models import Observation, ObservationHistory
+
+    obs, hist = table_of(Observation), table_of(ObservationHistory)
+    with engine.connect() as conn:
+        codes = set(conn.execute(select(obs.c.indicator_code).where(obs.c.batch_id == batch_id).distinct()).scalars())
+        codes |= set(conn.execute(select(hist.c.indicator_code).where(hist.c.batch_id == batch_id).distinct())
+                     .scalars())
+    return sorted(codes)
+
+
+def may_write_tasks(account: Account | None, task_ids: Iterable[str], catalog: Catalog | None = None) -> bool:
+    """Whether ``account`` may set the status of these tasks: an editor or admin; scoped to an agency, only
+    tasks that agency leads or shares."""
+    if account is None or not account.can_edit:
+        return False
+    if account.agency is None:
+        return True
+    from indicators.tasks import may_set
+
+    catalog = catalog or _default_catalog()
+    return all(t in catalog.tasks and may_set(account.agency, catalog.tasks[t]) for t in task_ids)
 
 
 def _next_session_version():
@@ -104,7 +238,7 @@ def end_sessions(engine: Engine, name: str) -> None:
 
 def get_account(engine: Engine, user_id: int) -> Account | None:
     row = queries.user_by_id(engine, user_id)
-    return Account(*row) if row else None
+    return replace(Account(*row), agency=_agency(engine, user_id)) if row else None
 
 
 def session_account(engine: Engine, user_id: int, session_version: int) -> Account | None:
@@ -119,7 +253,7 @@ def authenticate(engine: Engine, name: str, password: str) -> Account | None:
     # check a hash even for unknown names, so the answer's timing does not tell which names exist
     stored = row.password_hash if row else _DUMMY_HASH
     ok = check_password_hash(stored, password)
-    return Account(row.id, row.name, row.role, row.session_version) if row and ok else None
+    return Account(row.id, row.name, row.role, row.session_version, _agency(engine, row.id)) if row and ok else None
 
 
 _DUMMY_HASH = generate_password_hash("not a password of anyone")

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, only those missing: Python's venv, PostgreSQL 15 server
-# binaries (tests), Chromium and its driver (PNG export, browser tests) and Noto CJK fonts (Chinese text).
+# binaries (tests), Chromium and its driver (PNG export, browser tests), Noto CJK fonts (Chinese text), and
+# LibreOffice's Writer and Impress without a GUI plus poppler-utils (the work report's tests convert the
+# .docx/.pptx to PDF with `soffice --headless` and read it with pdftotext / pdftoppm).
 set -euo pipefail
-packages=(python3-venv postgresql-15 chromium chromium-driver fonts-noto-cjk sqlite3)
+packages=(python3-venv postgresql-15 chromium chromium-driver fonts-noto-cjk sqlite3
+  libreoffice-writer-nogui libreoffice-impress-nogui poppler-utils)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
