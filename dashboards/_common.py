@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlencode
 
 from dash import Input, Output, clientside_callback, dcc, html
 
+from indicators import flags
 from indicators import snapshot as snapshots
-from indicators.i18n import normalise_lang, t
+from indicators.i18n import Text, normalise_lang, t
 
 TABLE_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'  # DataTable: not monospace
 MAX_PARAM_LENGTH = 200  # longer than any code, name or list a page offers; anything longer names nothing
@@ -27,6 +28,9 @@ MAX_INT_DIGITS = 9
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False,
                 "plotlyServerURL": "", "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
+FLAG_SEPARATOR = Text("、", ", ")  # both among the separators an upload reads flags with (ingest.fields)
+DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                   "no_options_found")
 
 
 def lang_from_search(search: str | None) -> str:
@@ -65,6 +69,21 @@ def query_int(value: str | list | None) -> int | None:
         return None
     text = text.strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_INT_DIGITS else None
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """The texts a ``dcc.Dropdown`` writes itself ("Search", "Select All", "3 selected"…) in ``lang``: Dash
+    shows its English defaults unless every one is given (``labels`` replaces the defaults whole)."""
+    return {key: t(f"dropdown.{key}", lang) for key in DROPDOWN_LABELS}
+
+
+def flag_words(text: object, lang: str) -> object:
+    """A stored flag text ("p u") as words ("初步数、可靠性低" / "provisional, low reliability"), which an upload
+    reads back as the same codes; a text that holds no flag code is shown as it is."""
+    found = flags.codes(text)
+    if not found:
+        return text
+    return FLAG_SEPARATOR.pick(lang).join(flags.FLAGS[code].pick(lang) for code in found)
 
 
 def current() -> snapshots.Snapshot:

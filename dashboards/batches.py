@@ -10,6 +10,7 @@ languages and changes nothing: it runs in one transaction.
 from __future__ import annotations
 
 import logging
+import re
 
 import dash
 import dash_bootstrap_components as dbc
@@ -18,15 +19,39 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
 from dashboards._common import TABLE_FONT, current, page_header, query_int
-from indicators import db, failures, queries
-from indicators.i18n import Text, normalise_lang, t
+from indicators import db, failures, queries, users
+from indicators.i18n import STRINGS, Text, normalise_lang, t
 from indicators.store import MAX_BATCH_ID, RevertRefused, revert_batch
 
 dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", title="批次记录 Batches")
 
 PAGE = "batches"
-COLUMNS = ["id", "kind", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged", "n_skipped",
-           "n_rejected", "reverts_batch_id", "reverted_by_batch_id", "note"]
+# The columns shown, by the row keys they read. A row also carries the codes the callbacks decide on (kind,
+# reverts_batch_id, reverted_by_batch_id); the table shows them as words ("kind_label", "state").
+COLUMNS = ["id", "kind_label", "state", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged",
+           "n_skipped", "n_rejected", "note"]
+CODES = ["id", "kind", "file_name", "created_at", "user", "n_new", "n_revised", "n_unchanged", "n_skipped",
+         "n_rejected", "reverts_batch_id", "reverted_by_batch_id", "note"]
+HEADERS = {"id": "common.batch", "kind_label": "batches.kind", "state": "common.status", "file_name": "batches.file",
+           "created_at": "batches.created_at", "user": "batches.user", "n_new": "batches.n_new",
+           "n_revised": "batches.n_revised", "n_unchanged": "batches.n_unchanged", "n_skipped": "batches.n_skipped",
+           "n_rejected": "batches.n_rejected", "note": "common.note"}
+VALUE_HEADERS = {"indicator": "common.indicator", "region": "common.region", "year": "common.year",
+                 "value": "common.value", "source": "common.source", "state": "common.status"}
+COUNTS = ["n_new", "n_revised", "n_unchanged", "n_skipped", "n_rejected"]
+SEED_USER = "init"  # indicators.seed.SEED_USER: the shipped data's loads, shown as "the system"
+# The notes the system writes itself (indicators.store, indicators.seed), read back into the page's language;
+# a note an editor wrote is shown as written.
+SYSTEM_NOTES = [
+    (re.compile(r"revert of batch (?P<batch>\d+): (?P<removed>\d+) values removed, (?P<restored>\d+) restored"),
+     Text("撤销批次 {batch}:移除 {removed} 个数值,恢复 {restored} 个原值",
+          "revert of batch {batch}: {removed} values removed, {restored} restored")),
+    (re.compile(r"(?P<n>\d+) regions it created removed: (?P<codes>.+)"),
+     Text("删除其新建的 {n} 个地区:{codes}", "{n} regions it created removed: {codes}")),
+    (re.compile(r"shipped reference data"), Text("内置参考数据", "shipped reference data")),
+    (re.compile(r"withdrawn from the shipped data: (?P<n>\d+) values withdrawn"),
+     Text("从内置数据中撤回 {n} 个数值", "withdrawn from the shipped data: {n} values")),
+]
 LOG = logging.getLogger(__name__)
 NO_SUCH_ROW = Text("所选批次不在列表中,请重新选择。", "The chosen batch is not in the list; choose it again.")
 
@@ -34,15 +59,19 @@ NO_SUCH_ROW = Text("所选批次不在列表中,请重新选择。", "The chosen
 def layout(batch: str | None = None, lang: str | None = None, **_):
     """The history; ``?batch=N`` opens batch N's values (a number that is no batch's opens nothing)."""
     lang = normalise_lang(lang)
-    rows = batch_rows()
+    rows = batch_rows(lang)
     chosen = query_int(batch)
     selected = [i for i, r in enumerate(rows) if r["id"] == chosen][:1]
     return html.Div([
         dcc.Store(id=f"{PAGE}-lang", data=lang),
         page_header(t("batches.title", lang), t("batches.subtitle", lang)),
-        dash_table.DataTable(id=f"{PAGE}-table", data=rows, columns=[{"name": c, "id": c} for c in COLUMNS],
+        dash_table.DataTable(id=f"{PAGE}-table", data=rows,
+                             columns=[{"name": t(HEADERS[c], lang), "id": c} for c in COLUMNS],
                              row_selectable="single", page_size=15, sort_action="native",
                              selected_rows=selected, style_table={"overflowX": "auto"},
+                             # a reverted batch reads as one: greyed, its state in words
+                             style_data_conditional=[{"if": {"filter_query": "{reverted_by_batch_id} > 0"},
+                                                      "color": "#6c757d", "backgroundColor": "#f3f4f6"}],
                              style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
         html.Div(id=f"{PAGE}-detail", className="mt-3"),
         dcc.ConfirmDialog(id=f"{PAGE}-confirm"),
@@ -50,10 +79,48 @@ def layout(batch: str | None = None, lang: str | None = None, **_):
     ])
 
 
-def batch_rows() -> list[dict]:
+def batch_rows(lang: str = "zh") -> list[dict]:
+    """The history, newest first: each batch's codes (which the callbacks read) and its kind, state, user and
+    note in words of ``lang``."""
     frame = current().batches.sort_values("id", ascending=False)
-    frame = frame.assign(created_at=frame["created_at"].astype(str))
-    return frame[COLUMNS].astype(object).where(frame[COLUMNS].notna(), None).to_dict("records")
+    frame = frame.assign(created_at=pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m-%d %H:%M"))
+    rows = frame[CODES].astype(object).where(frame[CODES].notna(), None).to_dict("records")
+    for row in rows:  # a column with a gap reads as floats: a batch is named by a whole number
+        for key in ("reverts_batch_id", "reverted_by_batch_id", *COUNTS):
+            row[key] = None if row[key] is None else int(row[key])
+    return [{**row, "kind_label": kind_label(row, lang), "state": state_label(row, lang),
+             "user": t("batches.system_user", lang) if row["user"] == SEED_USER else row["user"],
+             "note": note_text(row["note"], lang)} for row in rows]
+
+
+def kind_label(row: dict, lang: str) -> str:
+    """'内置数据', '上传', '撤销(批次 7)': what a batch is, in words."""
+    if row.get("kind") == "revert" and row.get("reverts_batch_id") is not None:
+        return t("batches.kind.revert_of", lang, batch=row["reverts_batch_id"])
+    key = f"batches.kind.{row.get('kind')}"
+    return t(key, lang) if key in STRINGS else str(row.get("kind") or "")
+
+
+def state_label(row: dict, lang: str) -> str:
+    """'已撤销(由批次 12)' for a batch a later one reverted, else '有效'."""
+    if row.get("reverted_by_batch_id") is not None:
+        return t("batches.reverted_by", lang, batch=row["reverted_by_batch_id"])
+    return t("batches.in_force", lang)
+
+
+def note_text(note: str | None, lang: str) -> str | None:
+    """A batch's note in ``lang`` where the system wrote it (its parts joined by '; '), else as written."""
+    if not note:
+        return note
+    parts = []
+    for part in note.split("; "):
+        for pattern, text in SYSTEM_NOTES:
+            match = pattern.fullmatch(part)
+            if match:
+                part = text.format(**match.groupdict()).pick(lang)
+                break
+        parts.append(part)
+    return ("；" if lang == "zh" else "; ").join(parts)
 
 
 def batch_values(batch_id: int) -> pd.DataFrame:
@@ -68,6 +135,17 @@ def batch_values(batch_id: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values(["indicator", "region", "year"])
 
 
+def values_table(values: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A batch's values as a reader reads them: indicator and region names, the state in words."""
+    snap = current()
+    indicators = snap.catalog.indicators
+    return values.assign(
+        indicator=values["indicator"].map(lambda c: indicators[c].short_name.pick(lang) if c in indicators else c),
+        region=values["region"].map(lambda c: snap.region_name(c, lang)),
+        state=values["state"].map(lambda s: t(f"batches.state.{s}", lang)),
+    )
+
+
 @callback(Output(f"{PAGE}-detail", "children"), Input(f"{PAGE}-table", "selected_rows"),
           State(f"{PAGE}-table", "data"), State(f"{PAGE}-lang", "data"))
 def detail(selected, rows, lang):
@@ -75,13 +153,14 @@ def detail(selected, rows, lang):
     batch = chosen_row(selected, rows)
     if batch is None:
         return html.P(t("batches.choose", lang) if not selected else NO_SUCH_ROW.pick(lang), className="text-muted")
-    values = batch_values(batch["id"])
+    values = values_table(batch_values(batch["id"]), lang)
     can_revert = (editor_or_none() is not None and batch.get("kind") != "revert"
                   and batch.get("reverted_by_batch_id") is None)
     return html.Div([
         html.H2(f"{t('batches.values', lang)} · {t('common.batch', lang)} {batch['id']}", className="h6"),
         dash_table.DataTable(data=values.astype(object).where(values.notna(), None).to_dict("records"),
-                             columns=[{"name": c, "id": c} for c in values.columns], page_size=10,
+                             columns=[{"name": t(VALUE_HEADERS[c], lang), "id": c} for c in values.columns],
+                             page_size=10,
                              style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "fontSize": "13px", "whiteSpace": "normal", "height": "auto"}),
         dbc.Button(t("batches.revert", lang), id=f"{PAGE}-revert", color="danger", className="mt-2",
                    disabled=not can_revert),
@@ -109,7 +188,7 @@ def revert(_n, selected, rows, lang):
     if batch is None:
         return dbc.Alert(NO_SUCH_ROW.pick(lang), color="danger", id=f"{PAGE}-refused"), dash.no_update
     message = do_revert(batch["id"], lang)
-    return message, batch_rows() if message.id == f"{PAGE}-reverted" else dash.no_update
+    return message, batch_rows(lang) if message.id == f"{PAGE}-reverted" else dash.no_update
 
 
 def chosen_row(selected, rows) -> dict | None:
@@ -139,6 +218,11 @@ def do_revert(batch_id, lang: str):
         return dbc.Alert(t("auth.need_editor", lang), color="danger", id=f"{PAGE}-denied")
     try:
         engine = current().engine
+        refused = users.refused_indicators(editor, users.batch_indicators(engine, batch_id), current().catalog)
+        if refused:  # a scoped editor reverts only what its agency owns, checked here on the server
+            return dbc.Alert(users.OTHER_AGENCY.format(name=editor.name, agency=editor.agency,
+                                                       codes=", ".join(refused)).pick(lang),
+                             color="danger", id=f"{PAGE}-scope-refused")
         with db.writing(engine) as conn:
             result = revert_batch(conn, batch_id, user=editor.name)
     except RevertRefused as exc:

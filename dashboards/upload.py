@@ -28,10 +28,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from dashboards._auth import editor_or_none
-from dashboards._common import TABLE_FONT, current, nav_href, page_header
-from indicators import failures, ingest
+from dashboards._common import TABLE_FONT, current, dropdown_labels, flag_words, nav_href, page_header
+from indicators import failures, ingest, users
 from indicators.i18n import Text, normalise_lang, t
-from indicators.validation.render import summarise
+from indicators.validation.render import problem_table, summarise
 
 dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", title="上传数据 Upload")
 
@@ -44,6 +44,8 @@ KEPT = Text("文件和所选项仍在本页,问题解决后可再次提交。",
 UNEXPECTED = Text("发生意外错误({kind}),未写入任何数据。详细信息已记入服务器日志。",
                   "An unexpected error ({kind}) stopped the upload; nothing was written. The server's log has the "
                   "details.")
+ROW_STATUS = {"ok": Text("有效", "valid"), "error": Text("有错误", "error"),
+              "duplicate": Text("重复(跳过)", "repeat (skipped)"), "missing": Text("缺失(跳过)", "missing (skipped)")}
 log = logging.getLogger("innovation_monitor.upload")
 
 
@@ -66,7 +68,7 @@ def layout(lang: str | None = None, **_):
                    className="im-empty mb-3", style={"cursor": "pointer"}),
         dbc.Row([
             dbc.Col([dbc.Label(t("upload.encoding", lang)),
-                     dcc.Dropdown(id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-encoding", clearable=False, value="auto", options=[
                          {"label": t("upload.auto", lang), "value": "auto"}, {"label": "UTF-8", "value": "utf-8"},
                          {"label": "GB18030 / GBK", "value": "gb18030"}, {"label": "Big5", "value": "big5"},
                          {"label": "Windows-1252", "value": "cp1252"}])], md=3),
@@ -75,7 +77,7 @@ def layout(lang: str | None = None, **_):
             dbc.Col([dbc.Label(t("common.year", lang)), dbc.Input(id=f"{PAGE}-year", type="number", min=1900, max=2100,
                                                                step=1, debounce=True)], md=2),
             dbc.Col([dbc.Label(t("upload.confidence", lang)),
-                     dcc.Dropdown(id=f"{PAGE}-confidence", value=None, options=[
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-confidence", value=None, options=[
                          {"label": t(f"confidence.{c}", lang), "value": c} for c in ("high", "medium", "low")])], md=3),
         ], className="g-3 mb-3"),
         dcc.Loading(html.Div(id=f"{PAGE}-preview"), type="dot"),
@@ -177,14 +179,19 @@ def _report_table(parsed, lang: str):
                                 color="secondary", outline=True)], className="mb-2")
     if problems.empty:
         return html.Div([head, html.P(t("upload.no_errors", lang), className="text-success")], className="mb-3")
-    message = "message_en" if lang == "en" else "message_zh"
-    frame = problems.assign(message=problems[message])[["severity", "row", "column", "value", "code", "message"]]
+    # words for the severity and the message (with the form's advice, not the CLI's); the code on hover over
+    # the message, and in the JSON report
+    frame = problem_table(problems, lang)
+    shown = frame[["severity", "row", "column", "value", "message"]]
     table = dash_table.DataTable(
         id=f"{PAGE}-problems", data=frame.astype(object).where(frame.notna(), None).to_dict("records"),
-        columns=_columns(frame, lang), page_size=15, sort_action="native",
+        columns=_columns(shown, lang), page_size=15, sort_action="native",
+        tooltip_data=[{"message": {"value": f"{t('upload.code', lang)}: `{code}`", "type": "markdown"}}
+                      for code in frame["code"]],
+        tooltip_delay=300, tooltip_duration=None,
         style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "13px"},
-        style_data_conditional=[{"if": {"filter_query": '{severity} = "error"'}, "backgroundColor": "#fde2d6"},
-                                {"if": {"filter_query": '{severity} = "warning"'}, "backgroundColor": "#fff6d5"}],
+        style_data_conditional=[{"if": {"filter_query": '{severity_code} = "error"'}, "backgroundColor": "#fde2d6"},
+                                {"if": {"filter_query": '{severity_code} = "warning"'}, "backgroundColor": "#fff6d5"}],
     )
     return html.Div([head, table], className="mb-3")
 
@@ -217,20 +224,25 @@ def _rows_table(parsed, snap, lang: str):
         return catalog.indicators[code].short_name.pick(lang) if code in catalog.indicators else ""
 
     frame = pd.DataFrame({
-        "row": rows["row"], "status": rows["status"], "raw": rows["raw"],
+        "row": rows["row"], "status": rows["status"].map(lambda s: ROW_STATUS[s].pick(lang) if s in ROW_STATUS else s),
+        "raw": rows["raw"],
         "indicator": rows["indicator_code"].map(indicator_name),
         "region": rows["region_code"].map(lambda c: snap.region_name(c, lang) if isinstance(c, str) else ""),
         "year": rows["year"], "value": rows["value"],
         "unit": rows["indicator_code"].map(
             lambda c: catalog.units[catalog.indicators[c].unit].name.pick(lang) if c in catalog.indicators else ""),
-        "flags": rows["flag"] if "flag" in rows else None,
+        # as understood: the flags in words; the codes stored ("p u") on hover and in the row's data
+        "flags": rows["flag"].map(lambda f: flag_words(f, lang)) if "flag" in rows else None,
+        "flag_codes": rows["flag"] if "flag" in rows else None,
         "publication": rows["publication_id"] if "publication_id" in rows else None,
         "source": rows["source"],
     })
     return html.Div([html.H2(t("upload.rows", lang), className="h6"),
                      dash_table.DataTable(id=f"{PAGE}-rows", data=frame.astype(object).where(frame.notna(), None)
                                           .to_dict("records"),
-                                          columns=_columns(frame, lang), page_size=10,
+                                          columns=_columns(frame.drop(columns="flag_codes"), lang), page_size=10,
+                                          tooltip_data=[{"flags": f"`{code}`"} if isinstance(code, str) and code
+                                                        else {} for code in frame["flag_codes"]],
                                           style_cell={"fontFamily": TABLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                                       "fontSize": "13px", "maxWidth": "320px"})])
 
@@ -263,6 +275,11 @@ def commit(_n, contents, file_name, encoding, source, confidence, note, skip, la
         parsed = parse_upload(contents, file_name, encoding, source, confidence, year)  # the preview's, if kept
     except Exception as exc:  # noqa: BLE001 - a database or system failure, said on the page
         return failed(exc, lang)
+    refused = users.refused_indicators(editor, parsed.observations()["indicator_code"], current().catalog)
+    if refused:  # an editor scoped to an agency commits only what that agency owns, checked here on the server
+        return dbc.Alert(users.OTHER_AGENCY.format(name=editor.name, agency=editor.agency,
+                                                   codes=", ".join(refused)).pick(lang),
+                         color="danger", id=f"{PAGE}-scope-refused")
     return commit_parsed(parsed, editor.name, note, bool(skip), lang)
 
 

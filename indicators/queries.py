@@ -243,6 +243,11 @@ class TableView:
     history: bool = False
     lang: str = "zh"
     confidence_labels: tuple[tuple[str, str], ...] = ()
+    # (code, word) of each flag, in the order a stored flag text lists them, and the words' separator; (code,
+    # word) of each version status: the table shows, filters and sorts the words
+    flag_labels: tuple[tuple[str, str], ...] = ()
+    flag_separator: str = ", "
+    status_labels: tuple[tuple[str, str], ...] = ()
     filters: tuple[TableFilter, ...] = ()
     sort: tuple[tuple[str, bool], ...] = ()
 
@@ -269,22 +274,43 @@ def _table_statement(view: TableView):
     source = (union_all(current, older) if view.history else current).subquery("v")
     ind, reg, pub = table_of(Indicator), table_of(Region), table_of(Publication)
     lang = "en" if view.lang == "en" else "zh"
-    confidence = case(*[(source.c.confidence == code, literal(label)) for code, label in view.confidence_labels],
-                      else_=source.c.confidence) if view.confidence_labels else source.c.confidence
+    confidence = _labelled(source.c.confidence, view.confidence_labels)
+    status = _labelled(source.c.status, view.status_labels)
     columns: dict[str, ColumnElement] = {
         "indicator": source.c.indicator_code, "indicator_name": ind.c[f"short_name_{lang}"],
         "region": source.c.region_code, "region_name": func.coalesce(reg.c[f"name_{lang}"], source.c.region_code),
-        "year": source.c.year, "value": source.c.value, "flags": func.coalesce(source.c.flags, ""),
+        "year": source.c.year, "value": source.c.value, "flags": _flag_words(source.c.flags, view),
         "unit": ind.c[f"unit_{lang}"], "publisher": func.coalesce(pub.c[f"publisher_{lang}"], ""),
         "publication": func.coalesce(pub.c[f"title_{lang}"], ""), "published_on": source.c.published_on,
         "source": source.c.source, "confidence": confidence, "publication_id": source.c.publication_id,
-        "batch": source.c.batch_id, "note": source.c.note, "version": source.c.version, "status": source.c.status,
+        "batch": source.c.batch_id, "note": source.c.note, "version": source.c.version, "status": status,
     }
     columns = {name: columns[name] for name in view.columns}
     joined = (source.join(ind, ind.c.code == source.c.indicator_code)
               .outerjoin(reg, reg.c.code == source.c.region_code)
               .outerjoin(pub, pub.c.id == source.c.publication_id))
     return joined, columns, [_condition(columns, f) for f in view.filters]
+
+
+def _labelled(column: ColumnElement, labels: tuple[tuple[str, str], ...]) -> ColumnElement:
+    """A column of codes as the words ``labels`` give them (a code without one as it is)."""
+    if not labels:
+        return column
+    return case(*[(column == code, literal(label)) for code, label in labels], else_=column)
+
+
+def _flag_words(flags: ColumnElement, view: TableView) -> ColumnElement:
+    """A stored flag text ('p u') as the words of ``view.flag_labels`` joined by its separator; a text holding
+    none of the codes as it is; no flag as ''."""
+    if not view.flag_labels:
+        return func.coalesce(flags, "")
+    padded = literal(" ") + func.coalesce(flags, "") + literal(" ")
+    words: ColumnElement | None = None
+    for code, word in view.flag_labels:
+        part = case((padded.like(f"% {code} %"), literal(word + view.flag_separator)), else_=literal(""))
+        words = part if words is None else words + part
+    joined = func.rtrim(words, view.flag_separator)
+    return func.coalesce(func.nullif(joined, ""), func.coalesce(flags, ""))
 
 
 def _condition(columns: dict[str, ColumnElement], f: TableFilter) -> ColumnElement:

@@ -152,10 +152,10 @@ def test_compare_render_for_a_ranking_and_for_a_statistic(snap):
     bottom, top = rank_children[1].figure.layout.yaxis.range
     assert top == 0.5 and bottom > top  # reversed, from rank 1 whatever the best rank drawn
     drawn = {tr.name for tr in rank_children[1].figure.data if tr.legendgroup != "bridge"}
-    latest = {name.rsplit(" (", 1)[0] for name in rank_children[2].figure.data[0].y}
+    latest = {name.rsplit(" (", 1)[0] for name in rank_children[3].figure.data[0].y}  # [2]: its tap panel
     assert latest <= drawn  # every region of the latest-year chart is in the bump chart too
     stat_children = compare.render(snap, "RD_GDP_RATIO", ["beijing", "china", "shanghai"], "en")
-    bars = stat_children[2].figure.data[0]
+    bars = stat_children[3].figure.data[0]
     assert {"Beijing (2024)", "China (2024)", "Shanghai (2023)"} == set(bars.y)
 
 
@@ -175,7 +175,7 @@ def test_data_table_and_downloads(snap):
     # every value cites its publication with its flags; the mirror page stays in `source`
     assert {"flags", "publisher", "publication", "publication_id", "source"} <= set(frame.columns)
     latest = frame.set_index("year").loc[2024]
-    assert latest["flags"] == "b" and latest["publisher"] and latest["publication"] and latest["publication_id"]
+    assert latest["flags"] == "序列断点" and latest["publisher"] and latest["publication"] and latest["publication_id"]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -545,9 +545,9 @@ def test_the_csv_download_streams_every_row_in_chunks(big_snap, dash_app):
     assert max(len(p) for p in parts) < 5 * 2**20
     frame = pd.read_csv(io.BytesIO(b"".join(parts)), encoding="utf-8-sig", low_memory=False)
     expected = data.table_frame(big_snap, [], [], False, "en")
-    assert len(frame) == len(expected) and list(frame.columns) == data.COLUMNS
-    assert frame["region"].tolist() == expected["region"].tolist()
-    assert frame["value"].tolist() == expected["value"].tolist()
+    assert len(frame) == len(expected) and list(frame.columns) == [data.header(c, "en") for c in data.COLUMNS]
+    assert frame["Region code"].tolist() == expected["region"].tolist()
+    assert frame["Value"].tolist() == expected["value"].tolist()
     response.close()
 
 
@@ -559,15 +559,15 @@ def test_the_downloads_write_the_filtered_rows_the_table_shows(served, dash_app,
     client = dash_app.server.test_client()
     csv = client.get(csv_href)
     assert csv.status_code == 200 and csv.data.startswith(b"\xef\xbb\xbf")
-    frame = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig")
+    frame = pd.read_csv(io.BytesIO(csv.data), encoding="utf-8-sig")  # headed in the page's language (zh)
     view = data.table_view(snap, *state[:4], state[4], [("year", True)])
     expected = queries.table_page(snap.engine, view)
-    assert frame["year"].tolist() == expected["year"].tolist() and set(frame["status"]) == {"current", "superseded"}
-    assert frame["year"].tolist() == sorted(frame["year"], reverse=True) and frame["year"].min() == 2016
+    assert frame["年份"].tolist() == expected["year"].tolist() and set(frame["版本状态"]) == {"现行值", "已被修订"}
+    assert frame["年份"].tolist() == sorted(frame["年份"], reverse=True) and frame["年份"].min() == 2016
     xlsx = client.get(xlsx_href)
     assert xlsx.status_code == 200
     sheet = pd.read_excel(io.BytesIO(xlsx.data))
-    assert sheet["year"].tolist() == frame["year"].tolist() and list(sheet.columns) == view.columns
+    assert sheet["年份"].tolist() == frame["年份"].tolist() and list(sheet.columns) == [data.header(c, "zh") for c in view.columns]
     refused = client.get(data.CSV_PATH + "?filter=%7Byear%7D+%3E%3D+abc")
     assert refused.status_code == 400 and "Filter not understood" in refused.get_data(as_text=True)
 

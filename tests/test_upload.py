@@ -13,6 +13,7 @@ one failure in the browser on a server of its own whose database is read-only.
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -451,3 +452,39 @@ def test_a_failed_write_shows_both_languages_and_keeps_the_preview(page, read_on
     expect(page.locator("#upload-facts")).to_contain_text("gb18030")  # the preview is still there
     expect(page.locator("#upload-commit")).to_be_visible()
     assert dump(read_only_server["url"]) == before
+
+
+def test_an_editor_scoped_to_an_agency_commits_and_reverts_only_what_it_owns(sqlite_copy, page_app):
+    """The file's indicators (R&D intensity, technology contracts) belong to other agencies than the one the
+    editor is scoped to: the commit callback refuses on the server and writes nothing; an unscoped editor's
+    batch cannot be reverted by the scoped one either."""
+    from flask_login import login_user
+
+    from dashboards import batches
+    from dashboards._auth import WebUser
+    from indicators.catalog import load_catalog
+
+    from .support import CATALOG_DIR
+
+    catalog = load_catalog(CATALOG_DIR)
+    codes = {"RD_GDP_RATIO", "TECH_CONTRACT_TURNOVER"}
+    other = next(a for a in catalog.agencies if not codes & set(catalog.owned_by(a)))
+    url = f"sqlite:///{sqlite_copy}"
+    before = dump_of(url)
+    contents = contents_of(UPLOADS / "gb18030-chinese-headers.csv")
+
+    def as_account(account):
+        with page_app.server.test_request_context("/_dash-update-component", method="POST"):
+            login_user(WebUser(account))
+            return commit(contents, lang="zh")
+
+    refused = as_account(users.Account(2, "scoped1", "editor", 1, agency=other))
+    assert refused.id == "upload-scope-refused" and "RD_GDP_RATIO" in texts_of(refused)
+    assert dump_of(url) == before
+    done = as_account(users.Account(1, "editor1", "editor", 1))
+    assert done.id == "upload-committed"
+    batch = int(re.search(r"批次 (\d+)", texts_of(done)).group(1))  # the page speaks Chinese here
+    with page_app.server.test_request_context("/_dash-update-component", method="POST"):
+        login_user(WebUser(users.Account(2, "scoped1", "editor", 1, agency=other)))
+        alert = batches.do_revert(batch, "en")
+    assert alert.id == "batches-scope-refused" and "may not change other agencies' indicators" in texts_of(alert)

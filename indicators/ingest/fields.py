@@ -90,7 +90,7 @@ FIELDS: dict[str, Field] = {
         "备注", "说明", "注释", "附注", "注", "note", "notes", "remark", "remarks", "comment"]),
     "flag": Field(Text("标记", "flag"), ["标记", "标志", "状态", "flag", "flags", "status", "obs status"]),
     "publication": Field(Text("出处文献", "publication"), [
-        "出处文献", "文献", "发布文献", "publication", "publication id", "publication_id"]),
+        "出处文献", "文献", "发布文献", "出处文献编号", "文献编号", "publication", "publication id", "publication_id"]),
     "publisher": Field(Text("发布机构", "publisher"), ["发布机构", "发布单位", "publisher"]),
     "publication_title": Field(Text("文献标题", "title of publication"), [
         "文献标题", "出处标题", "title of publication", "publication title"]),

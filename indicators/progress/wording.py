@@ -433,12 +433,26 @@ def _i(x) -> str:
     return str(int(x)) if _has(x) else "–"
 
 
+# A linear pace's unit is the indicator's unit code per year ("rank/yr"): the words for the codes whose
+# pace a sentence states; a pace in a growth rate's unit is a change of percentage points a year.
+RATE_WORDS = {
+    "pp/yr": Text("个百分点/年", "pp/yr"),
+    "percent_per_year/yr": Text("个百分点/年", "pp/yr"),
+    "rank/yr": Text("位/年", "places/yr"),
+}
+
+
 def _rate(r: dict, x, lang: str) -> str:
+    """A pace as a sentence writes it: '+14.47%/年', '+0.12个百分点/年', '+1,234 亿元/年' (never a unit code or a
+    number in exponent notation)."""
     unit = r.get("rate_unit") or ""
     en = lang == "en"
+    x = float(x)
     if unit == "%/yr":
-        return f"{float(x):+.2f} %/yr" if en else f"{float(x):+.2f}%/年"
-    if unit == "pp/yr":
-        return f"{float(x):+.3g} pp/yr" if en else f"{float(x):+.3g}个百分点/年"
+        return f"{x:+.2f} %/yr" if en else f"{x:+.2f}%/年"
+    sign = "+" if x >= 0 else "-"
+    if unit in RATE_WORDS:
+        words = RATE_WORDS[unit].pick(lang)
+        return f"{sign}{_n(abs(x), 3)} {words}" if en else f"{sign}{_n(abs(x), 3)}{words}"
     plain = unit.removesuffix("/yr")
-    return f"{float(x):+.4g} {plain}/yr" if en else f"{float(x):+.4g} {plain}/年"
+    return f"{sign}{_n(abs(x))} {plain}/yr" if en else f"{sign}{_n(abs(x))} {plain}/年"

@@ -4,13 +4,19 @@ What belongs here: the summary of a report (the file's facts, its counts, each u
 region and new publication) in Chinese, in English, or in both (``lang=None``, as the CLI prints it). What
 does not: the report's problems (each carries its own message, see ``report``), terminal tables and colours
 (``cli``), the page's layout (``dashboards/upload.py``).
+
+The words are the same on both surfaces; only a problem's advice differs (``messages.for_web``): the page
+names its form's fields where the CLI names its options. :func:`problem_table` is the page's table of problems.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import pandas as pd
+
 from indicators.i18n import Text
+from indicators.validation.messages import for_web
 from indicators.validation.report import Report
 
 SHOWN = 100  # new regions listed; the JSON report lists all
@@ -31,6 +37,13 @@ COUNTS = {
     "errors": Text("错误", "errors"),
     "warnings": Text("警告", "warnings"),
 }
+LAYOUTS = {
+    "long": Text("长表", "long"),
+    "wide": Text("宽表", "wide"),
+    "worldbank": Text("世界银行下载格式", "World Bank download"),
+    "published": Text("公布的统计表", "table as published"),
+}
+SEVERITIES = {"error": Text("错误", "error"), "warning": Text("警告", "warning")}
 DELIMITERS = {",": Text("逗号", "comma"), "\t": Text("制表符", "tab"), ";": Text("分号", "semicolon")}
 CONVERSION = Text(
     "单位换算:{indicator} 的 {count} 个数值由 {from_unit} 换算为 {to_unit_zh}(×{factor:g}),首见第 {first_row} 行:"
@@ -71,6 +84,8 @@ def summarise(report: Report | dict, lang: str | None = None) -> Summary:
         value = info.get(key)
         if key == "delimiter" and value in DELIMITERS:
             value = _label(DELIMITERS[value], lang)
+        if key == "layout" and value in LAYOUTS:
+            value = _label(LAYOUTS[value], lang)
         facts.append(f"{_label(label, lang)}: {NOTHING if value in (None, '') else value}")
     regions = data["new_regions"]
     new_regions = [_sentence(_new_region(r), lang) for r in regions[:SHOWN]]
@@ -90,6 +105,15 @@ def report_lines(report: Report | dict, lang: str | None = None) -> list[str]:
     summary = summarise(report, lang)
     return ["  ".join(summary.facts), "  ".join(summary.counts), *summary.conversions, *summary.new_regions,
             *summary.new_publications]
+
+
+def problem_table(problems: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The problems as the upload page lists them in ``lang``: severity in words, the message with the web
+    form's advice; ``code`` stays beside them (the page shows it on hover; the JSON report keeps it)."""
+    message = problems["message_en" if lang == "en" else "message_zh"].map(lambda m: for_web(m, lang))
+    severity = problems["severity"].map(lambda s: SEVERITIES[s].pick(lang) if s in SEVERITIES else s)
+    return problems.assign(severity_code=problems["severity"], severity=severity, message=message)[
+        ["severity", "row", "column", "value", "message", "code", "severity_code"]]
 
 
 def _new_region(region: dict) -> Text:
