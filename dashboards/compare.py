@@ -14,6 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dashboards._common import (
     GRAPH_CONFIG,
     current,
+    dropdown_labels,
     empty_state,
     export_links,
     page_frame,
@@ -22,7 +23,8 @@ from dashboards._common import (
     sync_url,
 )
 from dashboards._metadata_link import metadata_link
-from indicators import views
+from dashboards._phone import is_phone, register, screen_store, tap_panel
+from indicators import figures, views
 from indicators.i18n import normalise_lang, t
 
 dash.register_page(__name__, path="/compare", order=3, nav_key="nav.compare", title="对标比较 Compare")
@@ -49,12 +51,13 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
         PAGE, lang, t("compare.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.indicator", lang)),
-                     dcc.Dropdown(id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
             dbc.Col([dbc.Label(t("common.regions", lang)),
-                     dcc.Dropdown(id=f"{PAGE}-regions", multi=True, value=_known_regions(snap, regions),
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-regions", multi=True, value=_known_regions(snap, regions),
                                   options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
         ], className="g-3 mb-3"),
         html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small mb-2"),
+        screen_store(PAGE),
         dcc.Loading(html.Div(id=f"{PAGE}-body"), type="dot"),
     )
 
@@ -75,21 +78,26 @@ def region_options(indicator: str, lang: str):
 
 
 @callback(Output(f"{PAGE}-body", "children"), Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-regions", "value"),
-          State(f"{PAGE}-lang", "data"))
-def update(indicator: str | None, regions: list[str] | None, lang: str):
-    return render(current(), indicator, regions or [], normalise_lang(lang))
+          Input(f"{PAGE}-screen", "data"), State(f"{PAGE}-lang", "data"))
+def update(indicator: str | None, regions: list[str] | None, screen: str | None, lang: str):
+    return render(current(), indicator, regions or [], normalise_lang(lang), phone=is_phone(screen))
 
 
-def render(snap, indicator: str | None, regions: list[str], lang: str):
+def render(snap, indicator: str | None, regions: list[str], lang: str, *, phone: bool = False):
+    """The charts of a view; ``phone``: drawn for a screen about 390 px wide (``figures.for_phone``)."""
     if indicator is None:
         return empty_state(t("empty.no_rows", lang))
     drawn = views.compare_figures(snap, indicator, regions, lang)
     if drawn is None:
         return empty_state(t("empty.no_data", lang))
     over_time, bars, _ = drawn
+    if phone:
+        over_time, bars = figures.for_phone(over_time), figures.for_phone(bars)
     return [export_links("compare", lang, indicator=indicator, regions=",".join(regions) or None),
             dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
-            dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG)]
+            tap_panel(f"{PAGE}-over-time", lang),
+            dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG),
+            tap_panel(f"{PAGE}-latest", lang)]
 
 
 @callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),
@@ -99,4 +107,5 @@ def metadata(indicator: str | None, lang: str):
     return metadata_link(indicator, normalise_lang(lang), link_id=f"{PAGE}-metadata-link") if indicator else None
 
 
+register(PAGE, [f"{PAGE}-over-time", f"{PAGE}-latest"])
 sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value")])

@@ -14,6 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dashboards._common import (
     GRAPH_CONFIG,
     current,
+    dropdown_labels,
     empty_state,
     export_links,
     nav_href,
@@ -24,8 +25,9 @@ from dashboards._common import (
     sync_url,
 )
 from dashboards._metadata_link import metadata_link
+from dashboards._phone import is_phone, register, screen_store, tap_panel
 from dashboards._status import flag_mark, status_badge
-from indicators import progress, views
+from indicators import figures, progress, views
 from indicators.i18n import fmt_number, fmt_value, normalise_lang, t
 
 dash.register_page(__name__, path="/trend", order=1, nav_key="nav.trend", title="趋势 Trend")
@@ -71,10 +73,10 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
         PAGE, lang, t("trend.title", lang),
         dbc.Row([
             dbc.Col([dbc.Label(t("common.indicator", lang), html_for=f"{PAGE}-indicator"),
-                     dcc.Dropdown(id=f"{PAGE}-indicator", options=indicator_options(catalog, lang), value=indicator,
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-indicator", options=indicator_options(catalog, lang), value=indicator,
                                   clearable=False)], md=5),
             dbc.Col([dbc.Label(t("common.regions", lang), html_for=f"{PAGE}-regions"),
-                     dcc.Dropdown(id=f"{PAGE}-regions", options=_region_options(snap, indicator, lang), value=chosen,
+                     dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-regions", options=_region_options(snap, indicator, lang), value=chosen,
                                   multi=True)], md=4),
             dbc.Col([dbc.Label(t("common.years", lang)),
                      dcc.RangeSlider(id=f"{PAGE}-years", min=bounds[0], max=bounds[1], step=1,
@@ -88,7 +90,9 @@ def layout(indicator: str | None = None, regions: str | None = None, years: str 
                   html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small")],
                  className="d-flex flex-wrap align-items-baseline mt-2 mb-1"),
         html.Div(id=f"{PAGE}-export-links"),
-        dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, style={"height": "480px"}), type="dot"),
+        screen_store(PAGE),
+        dcc.Loading(dcc.Graph(id=f"{PAGE}-graph", config=GRAPH_CONFIG, className="im-chart-trend"), type="dot"),
+        tap_panel(f"{PAGE}-graph", lang),
         dbc.Row([
             dbc.Col(html.Div(id=f"{PAGE}-why", className="im-panel im-why"), lg=5),
             dbc.Col(html.Div(id=f"{PAGE}-sources", className="im-panel"), lg=7),
@@ -124,9 +128,11 @@ def year_bounds(indicator: str):
     Input(f"{PAGE}-regions", "value"),
     Input(f"{PAGE}-years", "value"),
     Input(f"{PAGE}-vintages", "value"),
+    Input(f"{PAGE}-screen", "data"),
     State(f"{PAGE}-lang", "data"),
 )
-def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None, lang: str):
+def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None,
+           screen: str | None, lang: str):
     lang = normalise_lang(lang)
     links = export_links("trend", lang, indicator=indicator, regions=",".join(regions or []) or None,
                          years=",".join(str(y) for y in years) if years else None,
@@ -134,6 +140,8 @@ def update(indicator: str, regions: list[str] | None, years: list[int] | None, v
     fig, why, sources = render(current(), indicator, regions or [], years, bool(vintages), lang)
     title = fig.layout.title.text
     fig.update_layout(title=None, margin={"t": 20})  # the page shows the title as a heading, which wraps on phones
+    if is_phone(screen):
+        figures.for_phone(fig)
     return fig, why, sources, links, title
 
 
@@ -171,20 +179,24 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
     if series.empty:
         return [title, empty_state(t("empty.no_data", lang), link=nav_href("/upload", lang), link_text=t("nav.upload", lang))]
     rows = series.sort_values(["region", "year"])
-    header = html.Thead(html.Tr([html.Th(t(k, lang)) for k in
-                                 ("common.region", "common.year", "common.value", "common.publication",
-                                  "common.source", "common.confidence")]))
+    heads = [t(k, lang) for k in ("common.region", "common.year", "common.value", "common.publication",
+                                  "common.source", "common.confidence")]
+    header = html.Thead(html.Tr([html.Th(h) for h in heads]))
+
+    def cell(n: int, children, **kw):  # on a phone the row is a card and each cell says what it is
+        return html.Td(children, **{"data-label": heads[n]}, **kw)
+
     body = html.Tbody([
         html.Tr([
-            html.Td(snap.region_name(r.region, lang)), html.Td(r.year),
-            html.Td([fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), flag_mark(r.flags, lang)],
-                    className="text-nowrap"),
-            html.Td(r.citation), html.Td(r.source, className="im-source"),
-            html.Td(t(f"confidence.{r.confidence}", lang)),
+            cell(0, snap.region_name(r.region, lang)), cell(1, r.year),
+            cell(2, [fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), flag_mark(r.flags, lang)],
+                 className="text-nowrap"),
+            cell(3, r.citation), cell(4, r.source, className="im-source"),
+            cell(5, t(f"confidence.{r.confidence}", lang)),
         ]) for r in rows.itertuples(index=False)
     ])
-    return [title, html.Div(dbc.Table([header, body], size="sm", striped=True, className="mb-0"),
-                            style={"maxHeight": "420px", "overflowY": "auto"})]
+    return [title, html.Div(dbc.Table([header, body], size="sm", striped=True, className="mb-0 im-reflow"),
+                            className="im-table-frame", style={"maxHeight": "420px"})]
 
 
 @callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),
@@ -201,5 +213,6 @@ def metadata(indicator: str, lang: str):
                            className="small text-muted mt-1", id=f"{PAGE}-sponsorship")]
 
 
+register(PAGE, [f"{PAGE}-graph"])
 sync_url(PAGE, [("indicator", f"{PAGE}-indicator", "value"), ("regions", f"{PAGE}-regions", "value"),
                 ("years", f"{PAGE}-years", "value"), ("vintages", f"{PAGE}-vintages", "value")])

@@ -9,6 +9,7 @@ also drawn with an icon and a word, so nothing depends on colour alone.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -24,6 +25,9 @@ HOME_COLOUR = "#0072B2"
 PEER_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#999999", "#8C6D31"]
 TARGET_COLOUR = "#D55E00"
 PATH_COLOUR = "#555555"
+# Phones: a region name longer than this wraps onto lines of about this many characters (CJK count double).
+LABEL_WIDTH = 18
+PHONE_TITLE_WIDTH = 34  # a phone's chart title wraps here (CJK: half)
 
 # status code -> (colour, icon, text colour on the colour)
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
@@ -71,12 +75,85 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int | None 
         title={"text": title, "x": 0.01, "xanchor": "left"} if title else None,
         margin={"l": 60, "r": 30, "t": 60 if title else 20, "b": 50},
         legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
-        hoverlabel={"font": {"family": FONT_FAMILY}},
+        hoverlabel={"font": {"family": FONT_FAMILY}, "align": "left"},  # lines of a source read from the left
         separators=".,",
     )
     if height:
         fig.update_layout(height=height)
     return fig
+
+
+def _phone(fig: go.Figure, *, layout: dict | None = None, traces: dict[int, dict] | None = None,
+           annotations: dict[int, dict] | None = None) -> None:
+    """Declare how the figure changes on a phone (applied by :func:`for_phone`): layout updates, and trace
+    and annotation updates by index. Kept in ``layout.meta`` so a builder states its phone form beside its own."""
+    meta = dict(fig.layout.meta or {})
+    phone = dict(meta.get("phone", {}))
+    if layout:
+        phone["layout"] = {**phone.get("layout", {}), **layout}
+    for key, changes in (("traces", traces), ("annotations", annotations)):
+        if changes:
+            phone[key] = {**phone.get(key, {}), **{str(i): v for i, v in changes.items()}}
+    meta["phone"] = phone
+    fig.update_layout(meta=meta)
+
+
+def for_phone(fig: go.Figure) -> go.Figure:
+    """The same figure for a screen about 390 px wide (the page knows the width, the builders do not).
+
+    Everywhere: narrow margins, a wrapped title, about six year ticks instead of one a year and no "year"
+    axis title, no pan or zoom (a finger scrolls the page), and no hover labels — a phone has no pointer and
+    a label wider than the chart is cut off at its edges: a tap on a point shows its details below the chart
+    instead (``dashboards/_phone.py``). Then what the builder declared with :func:`_phone` (a bump chart's
+    end labels become a legend, a progress bar's status moves under its name, long region names wrap).
+    """
+    title = fig.layout.title.text if fig.layout.title else None
+    wrapped = _wrap(title, PHONE_TITLE_WIDTH // (2 if _is_cjk(title) else 1)) if title else None
+    top = 20 + 18 * (wrapped.count("<br>") + 1) if wrapped else (fig.layout.margin.t or 20)
+    fig.update_layout(title=None, margin={"l": 8, "r": 12, "t": top, "b": 36}, dragmode=False,
+                      legend={"font": {"size": 11}}, font={"size": 12})
+    fig.update_yaxes(automargin=True)
+    for axis in fig.select_xaxes():
+        if axis.tickformat == "d" and axis.dtick == 1:  # a year axis
+            axis.update(dtick=None, nticks=6, title=None)
+    for trace in fig.data:
+        if trace.hoverinfo != "skip":
+            trace.update(hoverinfo="none", hovertemplate=None)
+    phone = (fig.layout.meta or {}).get("phone", {})
+    if phone.get("layout"):
+        fig.update_layout(phone["layout"])
+    for index, changes in phone.get("traces", {}).items():
+        fig.data[int(index)].update(changes)
+    for index, changes in phone.get("annotations", {}).items():
+        fig.layout.annotations[int(index)].update(changes)
+    if wrapped:  # a title of several lines as an annotation: plotly anchors a multi-line title by its first line
+        fig.add_annotation(text=wrapped, xref="paper", x=0, xanchor="left", yref="paper", y=1, yanchor="bottom",
+                           yshift=10, align="left", showarrow=False, font={"size": 14})
+    return fig
+
+
+def _is_cjk(text: str) -> bool:
+    return any(ord(ch) > 0x2E80 for ch in text)
+
+
+def region_label(name: str, width: int = LABEL_WIDTH) -> str:
+    """A region's full name on lines of about ``width`` characters (half as many CJK ones), broken after a
+    space or a hyphen or before a bracket: "Guangdong-Hong Kong-Macao Greater Bay Area" in three lines, never
+    cut short."""
+    width = width // 2 if _is_cjk(name) else width
+    if len(name) <= width:
+        return name
+    parts = re.findall(r"[(（]?[^\s\-(（]+-?\s*|\s+", name)
+    if len(parts) == 1:  # nowhere to break (a CJK name): anywhere
+        return "<br>".join(name[i:i + width] for i in range(0, len(name), width))
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += part
+    lines.append(line.rstrip())
+    return "<br>".join(lines)
 
 
 def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> list[str]:
@@ -221,6 +298,7 @@ def trend(
             marker={"symbol": "star", "size": 14, "color": TARGET_COLOUR},
             hovertext=[f"{t('common.target', lang)} {m['year']}: {m['label']}"], hoverinfo="text",
         ))
+        _phone(fig, traces={len(fig.data) - 1: {"mode": "markers"}})  # a phone: the legend names the target
     _edition_lines(fig, editions, lang)
     base_layout(fig, title=title or indicator_name)
     fig.update_xaxes(title=t("common.year", lang), dtick=1 if _span(series) <= 16 else 2, tickformat="d")
@@ -271,12 +349,17 @@ def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
     """A dashed line before each series break (a ranking's new field, a GDP revision, a change of scope),
     with a short label; the break's full text in its hover."""
     prefix = "断点" if lang == "zh" else "break"
-    for e in editions:
+    short = {}
+    for n, e in enumerate(editions):
         fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1})
         fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="top", showarrow=False,
                            bgcolor="rgba(255,255,255,0.8)",
                            text=f"{prefix}: {e['label']}", font={"size": 10, "color": "#666666"},
                            hovertext=e.get("note", e["label"]))
+        # a phone has about 17 px a year: the word alone, alternate breaks one line lower so they do not overlap
+        short[len(fig.layout.annotations) - 1] = {"text": prefix, "yshift": -14 * (n % 2)}
+    if short:
+        _phone(fig, annotations=short)
 
 
 def _span(series: pd.DataFrame) -> int:
@@ -302,16 +385,25 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
     names = [labels.get(i, i) for i in rows["indicator"]]
     colours = [status_style(s)[0] for s in rows["status"]]
     drawn = rows["_share"].clip(lower=0, upper=1).fillna(0)
-    texts = []
+    # a phone has no room beside the bars for the status: its words go under the indicator's name, the bar keeps
+    # the share
+    texts, shares, phone_names = [], [], []
     caveats = rows["caveats"] if "caveats" in rows else pd.Series("", index=rows.index)
     tentative = [is_tentative(c, s) for c, s in zip(caveats, rows["status"], strict=True)]
-    for value, status, weak in zip(rows["_share"], rows["status"], tentative, strict=True):
+    for name, value, status, weak in zip(names, rows["_share"], rows["status"], tentative, strict=True):
         label = f"{status_style(status)[1]} {status_labels.get(status, status)}"
+        share = ""
         if pd.notna(value) and status not in ("within_band", "above_band"):
-            label += f" · {'≥100' if value >= 1 else fmt_number(value * 100, decimals=0)}%"
+            share = f"{'≥100' if value >= 1 else fmt_number(value * 100, decimals=0)}%"
+            label += f" · {share}"
+        words = f"{status_style(status)[1]} {status_labels.get(status, status)}"
         if weak:  # a status on a weak basis is marked, never drawn like a firm one
             label += f" ⚠ {t('common.tentative', lang)}"
+            words += f" ⚠ {t('common.tentative', lang)}"
         texts.append(label)
+        shares.append(share)
+        phone_names.append(f"{region_label(name, 16)}<br><span style=\"font-size:10px;color:#5a6270\">"
+                           f"{region_label(words, 24)}</span>")
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=[1] * len(rows), orientation="h", marker={"color": "#EEEEEE"},
                          hoverinfo="skip", showlegend=False, width=0.8))
@@ -330,6 +422,10 @@ def progress_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], stat
     fig.update_layout(barmode="overlay", margin={"l": 10, "r": 30})
     fig.update_xaxes(tickformat=".0%", range=[0, 1.6], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_yaxes(automargin=True)
+    lines = sum(n.count("<br>") + 1 for n in phone_names)
+    _phone(fig, layout={"xaxis": {"range": [0, 1.35], "tickvals": [0, 0.5, 1]},
+                        "height": max(220, 24 * len(rows) + 15 * lines + 110)},
+           traces={0: {"y": phone_names}, 1: {"y": phone_names, "text": shares}})
     return fig
 
 
@@ -342,10 +438,15 @@ def pace_bars(rows: pd.DataFrame, *, lang: str, labels: dict[str, str], title: s
     fig.add_trace(go.Bar(y=names, x=rows["required_rate"], orientation="h", name=t("gaps.required", lang),
                          marker={"color": "#BBBBBB", "pattern": {"shape": "/"}}, texttemplate="%{x:.1f}%",
                          textposition="outside"))
-    base_layout(fig, title=title, height=max(220, 60 * len(rows) + 110))
+    base_layout(fig, title=title, height=max(260, 60 * len(rows) + 150))  # the legend below takes ~60 px
     fig.update_layout(barmode="group")
-    fig.update_xaxes(ticksuffix="%")
+    rates = pd.concat([rows["actual_rate"], rows["required_rate"]]).dropna().astype(float)
+    low, high = (min(0.0, float(rates.min())), max(0.0, float(rates.max()))) if len(rates) else (0.0, 1.0)
+    pad = (high - low or 1.0) * 0.25  # the "12.3%" beside the longest bar stays inside the figure
+    fig.update_xaxes(ticksuffix="%", range=[low - (pad if low < 0 else 0), high + pad])
     fig.update_yaxes(automargin=True)
+    wrapped = [region_label(n, 16) for n in names]
+    _phone(fig, traces={0: {"y": wrapped}, 1: {"y": wrapped}})
     return fig
 
 
@@ -357,6 +458,7 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
     # every region of the view is drawn (as in the latest-year chart beside it), the home region first
     order = list(dict.fromkeys([home_region] + latest["region"].tolist()))
     bridges = []
+    phone_traces = {}
     for n, region in enumerate(r for r in order if r in set(series["region"])):
         part = series[series["region"] == region].sort_values("year")
         home = region == home_region
@@ -370,6 +472,7 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
             text=[name if y == part["year"].max() else "" for y in gapped["year"]],
             textposition="middle right", hovertemplate="%{x}: %{y}<extra>" + name + "</extra>",
         ))
+        phone_traces[len(fig.data) - 1] = {"mode": "lines+markers", "name": region_label(name, 24), "showlegend": True}
         bridges.append((part, colour))
     for part, colour in bridges:
         _bridge(fig, part, colour, lang)
@@ -383,6 +486,10 @@ def bump(series: pd.DataFrame, *, lang: str, region_names: dict[str, str], home_
     # room for the longest label at the lines' ends: CJK characters are about twice as wide
     wide = any(ord(ch) > 0x2E80 for r in order for ch in region_names.get(r, r))
     fig.update_layout(showlegend=False, margin={"r": min(60 + longest * (15 if wide else 8), 320)})
+    # a phone has no room for end labels beside a plot worth the name: a legend below (two short names a row)
+    rows = sum(1 if len(region_names.get(r, r)) > (6 if wide else 12) else 0.5 for r in order)
+    _phone(fig, layout={"showlegend": True, "height": 440 + 22 * math.ceil(rows + 1),
+                        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0}}, traces=phone_traces)
     return fig
 
 
@@ -393,14 +500,15 @@ def latest_bars(frame: pd.DataFrame, *, lang: str, region_names: dict[str, str],
     names = [f"{region_names.get(r, r)} ({y})" for r, y in zip(frame["region"], frame["year"], strict=True)]
     colours = [HOME_COLOUR if r == home_region else "#9DB7CF" for r in frame["region"]]
     labels = [fmt_value(v, unit_code, unit_name, lang) for v in frame["value"]]
+    hover = [f"<b>{region_names.get(r, r)}</b><br>{h}"
+             for r, h in zip(frame["region"], _hover(frame, unit_code, unit_name, lang), strict=True)]
     if rank:  # a rank is a position, not a length: dots on a reversed axis, 1 at the left
         trace = go.Scatter(y=names, x=frame["value"], mode="markers+text", text=labels, textposition="middle right",
                            marker={"color": colours, "size": 14}, cliponaxis=False, hoverinfo="text",
-                           hovertext=_hover(frame, unit_code, unit_name, lang))
+                           hovertext=hover)
     else:
         trace = go.Bar(y=names, x=frame["value"], orientation="h", marker={"color": colours}, text=labels,
-                       textposition="outside", cliponaxis=False, hoverinfo="text",
-                       hovertext=_hover(frame, unit_code, unit_name, lang))
+                       textposition="outside", cliponaxis=False, hoverinfo="text", hovertext=hover)
     fig = go.Figure(trace)
     base_layout(fig, title=title, height=max(240, 34 * len(frame) + 100))
     fig.update_xaxes(title=t("common.rank", lang) if rank else unit_name)
@@ -408,4 +516,10 @@ def latest_bars(frame: pd.DataFrame, *, lang: str, region_names: dict[str, str],
         fig.update_xaxes(range=[0.5, float(frame["value"].max()) + 1.5], dtick=1 if frame["value"].max() <= 20 else None)
     fig.update_yaxes(automargin=True)
     fig.update_layout(margin={"r": 90})
+    wrapped = [region_label(n, 16) for n in names]  # a long name on lines, in full ("Guangdong-Hong / Kong-Macao …")
+    lines = sum(w.count("<br>") + 1 for w in wrapped)
+    # a value's label inside its bar where it fits: the longest bar's label has no room beyond it on a phone
+    _phone(fig, layout={"margin": {"r": 64 if rank else 84}, "height": max(240, 22 * len(frame) + 16 * lines + 100),
+                        "xaxis": {"dtick": None, "nticks": 6}},
+           traces={0: {"y": wrapped} if rank else {"y": wrapped, "textposition": "auto"}})
     return fig

@@ -128,8 +128,9 @@ def test_data_page_downloads_the_visible_rows_as_csv(page, app_url):
     assert content.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens Chinese correctly
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert len(rows) == 10
-    assert {r["year"]: r["value"] for r in rows}["2024"] in ("6.58", "6.58\r")
-    assert all(r["source"] for r in rows)
+    # headed in the page's language, with the upload fields' names (so the file uploads again)
+    assert {r["年份"]: r["数值"] for r in rows}["2024"] in ("6.58", "6.58\r")
+    assert all(r["来源"] for r in rows)
 
 
 def test_compare_page_draws_ranks_with_rank_one_on_top(page, app_url):
