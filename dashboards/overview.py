@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboards._common import current, nav_href, page_header
+from dashboards._common import current, nav_href, page_header, query_int, query_value
 from dashboards._metadata_link import metadata_link
 from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge, status_legend
 from indicators import figures
@@ -26,28 +26,35 @@ dash.register_page(__name__, path="/", order=0, nav_key="nav.overview", title="æ
 HEADLINE_YEAR = 2025
 
 
-def layout(lang: str | None = None, **_):
-    lang = normalise_lang(lang)
+MILESTONES = (2025, 2035)  # the plan's horizon and its 2035 vision: the overview switches between them
+
+
+def layout(lang: str | None = None, milestone: str | None = None, **_):
+    lang = normalise_lang(query_value(lang))
+    year = query_int(milestone)
+    year = year if year in MILESTONES else HEADLINE_YEAR
     snap = current()
-    return snap.memo(("overview", lang), lambda: render(snap, lang))
+    return snap.memo(("overview", lang, year), lambda: render(snap, lang, year))
 
 
-def render(snap, lang: str):
-    """The whole page for a data version and language (cached by the snapshot: it changes only with data)."""
+def render(snap, lang: str, year: int = HEADLINE_YEAR):
+    """The whole page for a data version, language and milestone year (cached by the snapshot: it changes
+    only with data)."""
     catalog = snap.catalog
     home = catalog.programme.home_region
     assessment = snap.assessment
     home_rows = assessment[assessment["region"] == home]
-    headline = _headline_rows(home_rows).set_index("indicator")  # one row per indicator, computed once
+    headline = _headline_rows(home_rows, year).set_index("indicator")  # one row per indicator, computed once
     shown = sorted(set(headline["status"]), key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
-    sections = [_freshness(snap, lang), status_legend(shown, lang, id="overview-legend")]
+    sections = [_freshness(snap, lang), _milestone_switch(lang, year),
+                status_legend(shown, lang, id="overview-legend")]
     for pillar in catalog.programme.pillars:
         codes = [i.code for i in catalog.ordered_indicators() if i.pillar == pillar.code]
         if not codes:
             continue
         cards = [dbc.Col(_card(snap, catalog.indicators[c], headline, lang), xs=12, sm=6, lg=4, xl=3, className="mb-3")
                  for c in codes]
-        counts = _counts(home_rows[home_rows["indicator"].isin(codes)], lang)
+        counts = _counts(home_rows[home_rows["indicator"].isin(codes)], lang, year)
         sections.append(html.Section([
             html.Div([html.H2(pillar.name.pick(lang), className="me-3 mb-1"), counts],
                      className="d-flex flex-wrap align-items-center mb-2"),
@@ -74,18 +81,26 @@ def _freshness(snap, lang: str) -> html.Div:
                     className="im-panel small", id="freshness")
 
 
-def _counts(rows: pd.DataFrame, lang: str) -> html.Div:
-    headline = _headline_rows(rows)
+def _milestone_switch(lang: str, year: int) -> html.Div:
+    """Links between the 2025 targets and the 2035 vision (the page has no callbacks: a link per year)."""
+    return html.Div([html.Span(t("common.milestone", lang) + ": ", className="small me-1")] + [
+        dcc.Link(str(y), href=nav_href("/", lang, milestone=y), id=f"overview-milestone-{y}",
+                 className="btn btn-sm me-1 " + ("btn-primary" if y == year else "btn-outline-primary"))
+        for y in MILESTONES], className="mb-2", id="overview-milestones")
+
+
+def _counts(rows: pd.DataFrame, lang: str, year: int = HEADLINE_YEAR) -> html.Div:
+    headline = _headline_rows(rows, year)
     counts = headline["status"].value_counts()
     return html.Div([html.Span([status_badge(s, lang), html.Span(f" Ã—{n}", className="me-2 small")])
                      for s, n in counts.items()], className="d-flex flex-wrap gap-1")
 
 
-def _headline_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per indicator: the 2025 milestone where there is one, else the first row."""
+def _headline_rows(rows: pd.DataFrame, year: int = HEADLINE_YEAR) -> pd.DataFrame:
+    """One row per indicator: the milestone of ``year`` where there is one, else the first row."""
     if rows.empty:
         return rows
-    rows = rows.assign(_key=rows["milestone_year"].ne(HEADLINE_YEAR).fillna(True).astype(int))
+    rows = rows.assign(_key=rows["milestone_year"].ne(year).fillna(True).astype(int))
     return rows.sort_values(["indicator", "_key"]).drop_duplicates("indicator").drop(columns="_key")
 
 
@@ -172,6 +187,10 @@ def _target_text(ind, row, lang: str) -> str:
     quantified = [tg for tg in ind.targets if tg.qualifier not in ("none",)]
     if not quantified:
         return t("overview.no_target", lang)
+    if row is not None and pd.notna(row.get("milestone_year")):  # the milestone the card's status is about
+        words = row.get("target_text_en" if lang == "en" else "target_text") or row.get(
+            "wording_en" if lang == "en" else "wording")
+        return f"{t('common.target', lang)} {int(row['milestone_year'])}: {words}"
     tg = quantified[0]
     year = tg.milestones[0].year if tg.milestones else ""
     return f"{t('common.target', lang)} {year}: {tg.wording.pick(lang)}"

@@ -721,3 +721,21 @@ def test_the_trend_page_reads_any_years_as_a_range_inside_its_slider(served, yea
     whole = [slider.min, slider.max]
     assert slider.value == ({"whole": whole, "end": [slider.min, 2020]}[expected] if isinstance(expected, str)
                             else expected)
+
+
+def test_the_overview_switches_between_2025_and_2035(snap, monkeypatch):
+    from dashboards import overview
+
+    monkeypatch.setattr(overview, "current", lambda: snap)  # the page reads this snapshot, not the default database
+
+    page_2035 = overview.render(snap, "zh", 2035)
+    switch = _find(page_2035, "overview-milestones")
+    active = [c for c in switch.children[1:] if "btn-primary" in c.className]
+    assert [c.children for c in active] == ["2035"]
+    card = _texts(_find(page_2035, "card-GOAL_2035"))
+    assert "2035" in card
+    rd = _texts(_find(page_2035, "card-RD_GDP_RATIO"))
+    assert "目标 2025" in rd  # no 2035 target given by the plans: its 2025 target, said as such
+    for hostile in ("2030", "²", "9" * 5000, None):
+        layout = overview.layout(lang="zh", milestone=hostile)
+        assert "btn-primary" in _find(layout, "overview-milestone-2025").className
