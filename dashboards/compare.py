@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboards._common import (
@@ -25,7 +26,7 @@ from dashboards._common import (
 from dashboards._metadata_link import metadata_link
 from dashboards._phone import is_phone, register, screen_store, tap_panel
 from indicators import figures, views
-from indicators.i18n import normalise_lang, t
+from indicators.i18n import fmt_number, fmt_value, normalise_lang, t
 
 dash.register_page(__name__, path="/compare", order=3, nav_key="nav.compare", title="对标比较 Compare")
 
@@ -97,7 +98,28 @@ def render(snap, indicator: str | None, regions: list[str], lang: str, *, phone:
             dcc.Graph(id=f"{PAGE}-over-time", figure=over_time, config=GRAPH_CONFIG),
             tap_panel(f"{PAGE}-over-time", lang),
             dcc.Graph(id=f"{PAGE}-latest", figure=bars, config=GRAPH_CONFIG),
-            tap_panel(f"{PAGE}-latest", lang)]
+            tap_panel(f"{PAGE}-latest", lang), _parts(snap, indicator, lang)]
+
+
+def _parts(snap, indicator: str, lang: str):
+    """The home region's zones and districts side by side, with each part's share of the whole for an
+    additive indicator, and a warning when the parts add up to more than the whole. None without data."""
+    frame, warning = views.breakdown(snap, indicator, lang=lang)
+    if frame.empty:
+        return None
+    ind = snap.catalog.indicators[indicator]
+    unit = snap.catalog.units[ind.unit].name.pick(lang)
+    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in ("common.region", "common.year", "common.value")]
+                              + [html.Th(t("compare.share", lang))]))
+    body = html.Tbody([html.Tr([
+        html.Td(r.name), html.Td(r.year), html.Td(fmt_value(r.value, ind.unit, unit, lang), className="text-nowrap"),
+        html.Td("–" if pd.isna(r.share) else f"{fmt_number(r.share, decimals=1)}%"),
+    ]) for r in frame.itertuples(index=False)])
+    title = t("compare.parts", lang, region=snap.region_name(snap.catalog.programme.home_region, lang))
+    return html.Div([html.H2(title, className="h6 mt-3"),
+                     dbc.Alert(warning, color="warning", id=f"{PAGE}-parts-warning") if warning else None,
+                     html.Div(dbc.Table([head, body], size="sm", striped=True, className="mb-0"),
+                              className="im-table-frame")], id=f"{PAGE}-parts")
 
 
 @callback(Output(f"{PAGE}-metadata", "children"), Input(f"{PAGE}-indicator", "value"), State(f"{PAGE}-lang", "data"),

@@ -313,3 +313,47 @@ def view_citation(snap: Snapshot, indicator: str, lang: str) -> str:
     if lang == "zh":
         return f"{snap.catalog.programme.name.zh}:{ind.name.zh}(数据截至{day})。来源:{sources}。"
     return f"{snap.catalog.programme.name.en}: {ind.name.en} (data as of {day}). Sources: {sources}."
+
+
+ADDITIVE_KINDS = ("level", "count")  # the parts of a region add up to it; shares, rates and ranks do not
+
+
+def breakdown(snap: Snapshot, indicator: str, *, lang: str, parent: str | None = None) -> tuple[pd.DataFrame, str]:
+    """A region's parts (its zones or districts, catalog ``parent``) side by side for the latest year that has
+    any of them: each part's value and, for an additive indicator with the parent's value that year, its share
+    of the whole. Returns the table (region, name, kind, year, value, share) and a warning when the parts add
+    up to more than the whole (overlapping zones, or values on another basis); empty when no part has data."""
+    catalog = snap.catalog
+    parent = parent or catalog.programme.home_region
+    parts = {r.code: r for r in catalog.children(parent)}
+    empty = pd.DataFrame(columns=["region", "name", "kind", "year", "value", "share"])
+    series = snap.series(indicator, list(parts)) if parts else snap.series(indicator).iloc[0:0]
+    if series.empty:
+        return empty, ""
+    year = int(series["year"].max())
+    latest = series[series["year"] == year].sort_values("value", ascending=False)
+    frame = pd.DataFrame({
+        "region": latest["region"].to_numpy(),
+        "name": [parts[c].name.pick(lang) for c in latest["region"]],
+        "kind": [parts[c].kind for c in latest["region"]],
+        "year": year, "value": latest["value"].to_numpy(dtype=float), "share": float("nan"),
+    })
+    whole = snap.series(indicator, [parent])
+    whole = whole[whole["year"] == year]
+    warning = ""
+    if catalog.indicators[indicator].kind in ADDITIVE_KINDS and len(whole):
+        total = float(whole["value"].iloc[0])
+        frame["share"] = frame["value"] / total * 100 if total else float("nan")
+        # zones overlap districts, so each kind is added up on its own
+        over = [k for k, part in frame.groupby("kind") if total and part["value"].sum() > total * 1.0005]
+        if over:
+            warning = (f"注意:{year}年各{'、'.join(PART_KINDS[k].zh for k in over)}之和超过{snap.region_name(parent, 'zh')}"
+                       "总量(范围重叠或口径不同),占比之和大于100%。" if lang == "zh" else
+                       f"Note: in {year} the {' and '.join(PART_KINDS[k].en for k in over)} add up to more than "
+                       f"{snap.region_name(parent, 'en')} as a whole (overlapping areas or another basis): "
+                       "their shares exceed 100 %.")
+    return frame, warning
+
+
+PART_KINDS = {"zone": Text("园区", "zones"), "district": Text("区", "districts"), "city": Text("城市", "cities"),
+              "province": Text("省份", "provinces")}

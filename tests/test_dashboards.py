@@ -10,7 +10,7 @@ import dash
 import pandas as pd
 import pytest
 
-from indicators import db, ingest, queries, users
+from indicators import db, ingest, queries, users, views
 from indicators import snapshot as snapshots
 from indicators.jobs import Jobs
 from indicators.store import apply_batch
@@ -739,3 +739,40 @@ def test_the_overview_switches_between_2025_and_2035(snap, monkeypatch):
     for hostile in ("2030", "²", "9" * 5000, None):
         layout = overview.layout(lang="zh", milestone=hostile)
         assert "btn-primary" in _find(layout, "overview-milestone-2025").className
+
+
+def test_a_citys_zones_and_districts_side_by_side_with_their_share_and_a_warning_when_they_exceed_it(
+        seeded_engine, catalog):
+    """Test data, not statistics: R&D expenditure of two districts and a zone in 2022 (Beijing's own 2022
+    value is shipped). Districts' shares of the whole; the zone overlaps them, so it is added up apart; a
+    zone larger than the city is warned about."""
+    from dashboards import compare
+    from indicators import snapshot as snapshots
+    from indicators.store import apply_batch
+
+    from .support import batch_frame
+
+    zone = next(r.code for r in catalog.children("beijing", "zone"))
+    district_a, district_b = [r.code for r in catalog.children("beijing", "district")][:2]
+    rows = (f"indicator_code,region_code,year,value,source,confidence\n"
+            f"RD_EXPENDITURE,{district_a},2022,1000,test data - not a statistic,low\n"
+            f"RD_EXPENDITURE,{district_b},2022,500,test data - not a statistic,low\n"
+            f"RD_EXPENDITURE,{zone},2022,900,test data - not a statistic,low\n")
+    with seeded_engine.begin() as conn:
+        apply_batch(conn, batch_frame(rows), kind="upload", user="t")
+    snap = snapshots.snapshot(seeded_engine, catalog)
+    whole = float(snap.series("RD_EXPENDITURE", ["beijing"]).set_index("year").loc[2022, "value"])
+    frame, warning = views.breakdown(snap, "RD_EXPENDITURE", lang="en")
+    shares = frame.set_index("region")["share"]
+    assert shares[district_a] == pytest.approx(1000 / whole * 100) and not warning
+    assert set(frame["kind"]) == {"zone", "district"} and set(frame["year"]) == {2022}
+    with seeded_engine.begin() as conn:
+        apply_batch(conn, batch_frame(rows.replace(f"{zone},2022,900", f"{zone},2022,{whole * 2}")), kind="upload",
+                    user="t")
+    snap = snapshots.snapshot(seeded_engine, catalog)
+    _, warning = views.breakdown(snap, "RD_EXPENDITURE", lang="zh")
+    assert "园区之和超过北京总量" in warning
+    shown = compare._parts(snap, "RD_EXPENDITURE", "zh")
+    assert shown.id == "compare-parts" and "占全市比重" in _texts(shown)
+    ratio, _ = views.breakdown(snap, "RD_GDP_RATIO", lang="zh")
+    assert ratio.empty  # no part has an R&D intensity value
