@@ -69,11 +69,24 @@ def navbar(pathname: str | None, search: str | None):
     """The navigation in the page's language, built from the registry (pages with an 'order')."""
     lang = lang_from_search(search)
     pages = sorted((p for p in dash.page_registry.values() if p.get("order") is not None), key=lambda p: p["order"])
-    links = [
-        dbc.NavItem(dbc.NavLink(t(p["nav_key"], lang), href=nav_href(p["path"], lang),
-                                active=pathname == p["path"], id=f"nav-{p['module'].split('.')[-1]}"))
-        for p in pages
-    ]
+    # Pages with a ``nav_group`` (the monitoring cycle; managing data) share a menu, so the bar fits a laptop
+    links: list = []
+    groups: dict[str, list] = {}
+    for p in pages:
+        page_id = f"nav-{p['module'].split('.')[-1]}"
+        group = p.get("nav_group")
+        if group is None:
+            links.append(dbc.NavItem(dbc.NavLink(t(p["nav_key"], lang), href=nav_href(p["path"], lang),
+                                                 active=pathname == p["path"], id=page_id)))
+            continue
+        if group not in groups:
+            groups[group] = []
+            links.append(group)  # the menu's place: where its first page would be
+        groups[group].append(dbc.DropdownMenuItem(t(p["nav_key"], lang), href=nav_href(p["path"], lang),
+                                                  active=pathname == p["path"], id=page_id))
+    links = [dbc.DropdownMenu(groups[item], label=t(f"nav.group.{item}", lang), nav=True, in_navbar=True,
+                              id=f"nav-group-{item}", align_end=True) if isinstance(item, str) else item
+             for item in links]
     switch = html.Button(t("lang.switch", lang), id="lang-switch", className="btn btn-outline-light btn-sm ms-lg-3",
                          **{"data-lang": "en" if lang == "zh" else "zh"})
     account = _auth.current_account()

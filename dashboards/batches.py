@@ -23,7 +23,7 @@ from indicators import db, failures, queries, users
 from indicators.i18n import STRINGS, Text, normalise_lang, t
 from indicators.store import MAX_BATCH_ID, RevertRefused, revert_batch
 
-dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", title="批次记录 Batches")
+dash.register_page(__name__, path="/batches", order=7, nav_key="nav.batches", nav_group="manage", title="批次记录 Batches")
 
 PAGE = "batches"
 # The columns shown, by the row keys they read. A row also carries the codes the callbacks decide on (kind,

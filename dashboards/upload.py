@@ -33,7 +33,7 @@ from indicators import failures, ingest, users
 from indicators.i18n import Text, normalise_lang, t
 from indicators.validation.render import problem_table, summarise
 
-dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", title="上传数据 Upload")
+dash.register_page(__name__, path="/upload", order=6, nav_key="nav.upload", nav_group="manage", title="上传数据 Upload")
 
 PAGE = "upload"
 MAX_BYTES = ingest.DEFAULT_MAX_BYTES
