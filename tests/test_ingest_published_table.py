@@ -195,7 +195,7 @@ def test_upload_page_takes_a_gb18030_table_as_published_and_commits_it(page, ser
     page.set_input_files("#upload-file input[type=file]", str(PUBLISHED / "rd-by-region-2023-gb18030.csv"))
     facts = page.locator("#upload-facts")
     expect(facts).to_contain_text("gb18030", timeout=20_000)
-    expect(facts).to_contain_text("published")
+    expect(facts).to_contain_text("公布的统计表")  # the layout, in the page's language
     expect(facts).to_contain_text("5 数值")
     expect(facts).to_contain_text("3 缺失(跳过)")
     rows = page.locator("#upload-rows").inner_text()
