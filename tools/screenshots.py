@@ -29,6 +29,10 @@ PAGES = {
     "briefing": "/briefing",
     "batches": "/batches",
     "metadata": "/metadata?indicator=GIHI_RANK",
+    "tasks": "/tasks",
+    "calendar": "/calendar",
+    "changes": "/changes",
+    "upload": "/upload",
 }
 # A flagged value's hover (R&D intensity 2024, flagged b: the GDP-census revision), at the laptop size.
 HOVER = ("trend-hover", "/trend?indicator=RD_GDP_RATIO&regions=beijing")
