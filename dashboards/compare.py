@@ -54,7 +54,9 @@ def layout(indicator: str | None = None, regions: str | None = None, lang: str |
             dbc.Col([dbc.Label(t("common.indicator", lang)),
                      dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-indicator", options=options, value=indicator, clearable=False)], md=5),
             dbc.Col([dbc.Label(t("common.regions", lang)),
+                     # none chosen: every region with data is drawn, and the box says so
                      dcc.Dropdown(labels=dropdown_labels(lang), id=f"{PAGE}-regions", multi=True, value=_known_regions(snap, regions),
+                                  placeholder=t("compare.all_regions", lang),
                                   options=_region_options(snap, indicator, lang) if indicator else [])], md=7),
         ], className="g-3 mb-3"),
         html.Div(metadata(indicator, lang), id=f"{PAGE}-metadata", className="small mb-2"),

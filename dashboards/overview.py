@@ -8,6 +8,7 @@ metadata page.
 from __future__ import annotations
 
 import base64
+from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
@@ -17,7 +18,7 @@ from dash import dcc, html
 from dashboards._common import current, nav_href, page_header, query_int, query_value
 from dashboards._metadata_link import metadata_link
 from dashboards._status import caveat_notes, flag_mark, provisional_mark, status_badge, status_legend
-from indicators import figures
+from indicators import calendar, figures
 from indicators.i18n import fmt_gap, fmt_value, normalise_lang, t
 from indicators.progress import STATUS_ORDER, status_label
 
@@ -46,7 +47,7 @@ def render(snap, lang: str, year: int = HEADLINE_YEAR):
     home_rows = assessment[assessment["region"] == home]
     headline = _headline_rows(home_rows, year).set_index("indicator")  # one row per indicator, computed once
     shown = sorted(set(headline["status"]), key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 99)
-    sections = [_freshness(snap, lang), _milestone_switch(lang, year),
+    sections = [_freshness(snap, lang), _overdue(snap, lang), _milestone_switch(lang, year),
                 status_legend(shown, lang, id="overview-legend")]
     for pillar in catalog.programme.pillars:
         codes = [i.code for i in catalog.ordered_indicators() if i.pillar == pillar.code]
@@ -79,6 +80,20 @@ def _freshness(snap, lang: str) -> html.Div:
     return html.Div([html.Strong(t("overview.freshness", lang) + ": "), " · ".join(parts),
                      html.Div(t("overview.demo_note", lang), className="small text-muted")],
                     className="im-panel small", id="freshness")
+
+
+def _overdue(snap, lang: str) -> html.Div | None:
+    """Data expected and not loaded, by owner ("联合多方监测"): a line per owner, linked to the calendar."""
+    late = calendar.calendar(snap.observations, snap.catalog, date.today(), lang=lang)
+    late = late[late["overdue"].astype(bool)]
+    if late.empty:
+        return None
+    owners = [f"{owner}: {'、'.join(part['name']) if lang == 'zh' else ', '.join(part['name'])}"
+              for owner, part in late.groupby("owner_name", sort=False)]
+    return html.Div([html.Strong(t("overview.overdue", lang, n=len(late)) + " "),
+                     dcc.Link(t("nav.calendar", lang), href=nav_href("/calendar", lang)),
+                     html.Ul([html.Li(o) for o in owners], className="small mb-0 mt-1")],
+                    className="im-panel small mt-2", id="overview-overdue")
 
 
 def _milestone_switch(lang: str, year: int) -> html.Div:

@@ -776,3 +776,19 @@ def test_a_citys_zones_and_districts_side_by_side_with_their_share_and_a_warning
     assert shown.id == "compare-parts" and "占全市比重" in _texts(shown)
     ratio, _ = views.breakdown(snap, "RD_GDP_RATIO", lang="zh")
     assert ratio.empty  # no part has an R&D intensity value
+
+
+def test_the_overview_shows_overdue_data_by_owner(snap):
+    from datetime import date
+
+    from dashboards import overview
+    from indicators import calendar
+
+    late = calendar.calendar(snap.observations, snap.catalog, date.today(), lang="zh")
+    late = late[late["overdue"].astype(bool)]
+    block = _find(overview.render(snap, "zh"), "overview-overdue")
+    if late.empty:
+        assert block is None
+    else:
+        said = _texts(block)
+        assert f"逾期未到的数据 {len(late)} 项" in said and late.iloc[0]["owner_name"] in said
