@@ -127,22 +127,31 @@ def poll(_n, job_id, lang):
 
 
 def job_status(job_id: str | None, lang: str):
-    """The progress bar, the error, or the download link of a job (plain function, tested directly)."""
+    """The progress bar, the error, or the download link of a pack job (plain function, tested directly)."""
+    def ready(job):
+        link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="",
+                      className="btn btn-success", id=f"{PAGE}-download")
+        return html.Div([html.Span(t("brief.ready", lang) + f" {len(job.result) / 1e6:.1f} MB ", className="me-2"),
+                         link])
+
+    return _job_view(job_id, lang, PAGE, ready)
+
+
+def _job_view(job_id: str | None, lang: str, prefix: str, ready):
+    """What a background job shows while polled: nothing, its error, ``ready(job)`` once finished, else its
+    progress bar; and whether polling stops."""
     job = JOBS.get(job_id) if job_id else None
     if job is None:
         return None, True
     if job.error:
         return dbc.Alert(f"{t('brief.failed', lang)}: {job.error}", color="danger"), True
     if job.finished:
-        link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="",
-                      className="btn btn-success", id=f"{PAGE}-download")
-        return html.Div([html.Span(t("brief.ready", lang) + f" {len(job.result) / 1e6:.1f} MB ", className="me-2"),
-                         link]), True
+        return ready(job), True
     share = int(100 * job.done / job.total) if job.total else 0
     return html.Div([html.Div(f"{t('brief.building', lang)} … {job.done}/{job.total or '?'} {job.step}",
                               className="small mb-1"),
                      dbc.Progress(value=share, label=f"{share}%", striped=True, animated=True,
-                                  id=f"{PAGE}-progress")]), False
+                                  id=f"{prefix}-progress")]), False
 
 
 @callback(Output(f"{REPORT}-job", "data"), Output(f"{REPORT}-poll", "disabled"),
@@ -176,22 +185,14 @@ def poll_report(_n, job_id, lang):
 
 def report_status(job_id: str | None, lang: str):
     """The progress bar, the error, or the download link of a report job (plain function, tested directly)."""
-    job = JOBS.get(job_id) if job_id else None
-    if job is None:
-        return None, True
-    if job.error:
-        return dbc.Alert(f"{t('brief.failed', lang)}: {job.error}", color="danger"), True
-    if job.finished:
+    def ready(job):
         fmt = report.format_of(job.name)
         link = html.A(t("report.download", lang), href=f"/export/report/{job.id}.{fmt}", download=job.name,
                       className="btn btn-success", id=f"{REPORT}-download")
         return html.Div([html.Span(f"{t('report.ready', lang)} {job.name} · {len(job.result) / 1e6:.1f} MB ",
-                                   className="me-2"), link]), True
-    share = int(100 * job.done / job.total) if job.total else 0
-    return html.Div([html.Div(f"{t('brief.building', lang)} … {job.done}/{job.total or '?'} {job.step}",
-                              className="small mb-1"),
-                     dbc.Progress(value=share, label=f"{share}%", striped=True, animated=True,
-                                  id=f"{REPORT}-progress")]), False
+                                   className="me-2"), link])
+
+    return _job_view(job_id, lang, REPORT, ready)
 
 
 sync_url(PAGE, [("pillar", f"{PAGE}-pillar", "value"), ("indicators", f"{PAGE}-indicators", "value"),

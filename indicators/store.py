@@ -638,6 +638,15 @@ def withdraw_values(conn: Connection, keep: pd.DataFrame, *, batch_kind: str, us
     return len(gone)
 
 
+def _refuse_if_reverted(batch) -> None:
+    """A batch that a revert already undid cannot be reverted again (values or task statuses alike)."""
+    if batch["reverted_by_batch_id"] is not None:
+        raise RevertRefused(Text(
+            f"批次 {batch['id']} 已被批次 {batch['reverted_by_batch_id']} 撤销",
+            f"batch {batch['id']} was already reverted by batch {batch['reverted_by_batch_id']}",
+        ))
+
+
 def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None = None) -> BatchResult:
     """Restore exactly the state before ``batch_id``: its values are retracted, the ones it replaced return.
 
@@ -657,11 +666,7 @@ def revert_batch(conn: Connection, batch_id: int, *, user: str, note: str | None
             f"批次 {batch_id} 本身是一次撤销;如需恢复,请重新导入数据",
             f"batch {batch_id} is itself a revert; load the data again instead",
         ))
-    if batch["reverted_by_batch_id"] is not None:
-        raise RevertRefused(Text(
-            f"批次 {batch_id} 已被批次 {batch['reverted_by_batch_id']} 撤销",
-            f"batch {batch_id} was already reverted by batch {batch['reverted_by_batch_id']}",
-        ))
+    _refuse_if_reverted(batch)
     later = conn.execute(
         select(HIST.c.superseded_by_batch_id).distinct().where(
             HIST.c.batch_id == batch_id, HIST.c.retracted.is_(False)
@@ -891,11 +896,7 @@ def revert_task_batch(conn: Connection, batch_id: int, *, user: str, note: str |
     batch = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
     if batch is None or batch["kind"] != TASK_BATCH_KIND:
         raise RevertRefused(Text(f"批次 {batch_id} 不是任务状态批次", f"batch {batch_id} is not a batch of task statuses"))
-    if batch["reverted_by_batch_id"] is not None:
-        raise RevertRefused(Text(
-            f"批次 {batch_id} 已被批次 {batch['reverted_by_batch_id']} 撤销",
-            f"batch {batch_id} was already reverted by batch {batch['reverted_by_batch_id']}",
-        ))
+    _refuse_if_reverted(batch)
     tasks = select(statuses.c.task_id).where(statuses.c.batch_id == batch_id)
     later = conn.execute(
         select(statuses.c.batch_id).distinct().where(
