@@ -66,7 +66,7 @@ def build_database(url: str, rows: int) -> tuple[int, list[str]]:
         "value": np.round(rng.uniform(1, 100, ind.size), 2),
         "source": "synthetic benchmark data (not a statistic)",
         "confidence": "low",
-        "note": None, "flag": "synthetic", "published_on": None,
+        "note": None, "flag": None, "published_on": None, "publication_id": None,  # synthetic: said in source
     })
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -112,7 +112,7 @@ def server_side(url: str, regions: list[str], repeats: int) -> dict:
         indicator = indicators[n % len(indicators)]
         chosen = ["beijing", "china", *rng.choice(regions, 3, replace=False).tolist()]
         t0 = time.perf_counter()
-        trend.update(indicator, chosen, [2005, 2025], [], "zh")
+        trend.update(indicator, chosen, [2005, 2025], [], "wide", "zh")  # a laptop screen
         trend_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         queries.observations(engine, indicator=indicator, region=chosen)

@@ -91,7 +91,7 @@ def update(owner, today, lang):
 
 def calendar_rows(snap, owner, today: date, lang: str) -> pd.DataFrame:
     """The calendar for ``today``, only ``owner``'s indicators when it names an owner."""
-    frame = releases.calendar(snap.observations, snap.catalog, today, lang=lang)
+    frame = releases.calendar(snap.home_observations, snap.catalog, today, lang=lang)
     if owner == NO_OWNER:
         return frame[frame["owner"] == ""]
     if isinstance(owner, str) and owner in snap.catalog.agencies:

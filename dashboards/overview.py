@@ -84,7 +84,7 @@ def _freshness(snap, lang: str) -> html.Div:
 
 def _overdue(snap, lang: str) -> html.Div | None:
     """Data expected and not loaded, by owner ("联合多方监测"): a line per owner, linked to the calendar."""
-    late = calendar.calendar(snap.observations, snap.catalog, date.today(), lang=lang)
+    late = calendar.calendar(snap.home_observations, snap.catalog, date.today(), lang=lang)
     late = late[late["overdue"].astype(bool)]
     if late.empty:
         return None

@@ -39,27 +39,32 @@ def citation(pub: Mapping, lang: str) -> str:
     return f"{publisher}《{title.strip('《》')}》,{when}"
 
 
-def citations(values: pd.DataFrame, publications: pd.DataFrame, lang: str) -> list[str]:
+def by_id(publications: pd.DataFrame) -> dict[str, dict]:
+    """The publication records (``queries.publications``) by id: what the functions below look up. Build
+    it once per data version (``Snapshot.publication_records``), not per call."""
+    return {} if publications.empty else publications.set_index("id").to_dict("index")
+
+
+def citations(values: pd.DataFrame, records: Mapping[str, Mapping], lang: str) -> list[str]:
     """The citations of some values, without repeats, the newest year first.
 
-    ``values`` has year, publication_id and source (as ``queries.observations``); a value with no
-    publication cites its source text.
+    ``values`` has year, publication_id and source (as ``queries.observations``); ``records``: publications
+    by id (:func:`by_id`). A value with no publication cites its source text.
     """
     if values.empty:
         return []
-    by_id = {} if publications.empty else publications.set_index("id").to_dict("index")
     ordered = values.sort_values("year", ascending=False, kind="stable")
     out = []
     for pub_id, source in zip(ordered.get("publication_id", pd.Series(None, index=ordered.index)),
                               ordered["source"], strict=True):
-        pub = by_id.get(pub_id) if isinstance(pub_id, str) else None
+        pub = records.get(pub_id) if isinstance(pub_id, str) else None
         out.append(citation(pub, lang) if pub is not None else _text(source))
     return list(dict.fromkeys(c for c in out if c))
 
 
-def value_citations(values: pd.DataFrame, publications: pd.DataFrame, lang: str) -> pd.Series:
-    """The citation of each value (aligned with ``values``), for hovers and table cells."""
-    by_id = {} if publications.empty else publications.set_index("id").to_dict("index")
+def value_citations(values: pd.DataFrame, records: Mapping[str, Mapping], lang: str) -> pd.Series:
+    """The citation of each value (aligned with ``values``), for hovers and table cells; ``records`` as for
+    :func:`citations`."""
     ids = values["publication_id"] if "publication_id" in values else pd.Series(None, index=values.index)
-    return pd.Series([citation(by_id[i], lang) if isinstance(i, str) and i in by_id else _text(s)
+    return pd.Series([citation(records[i], lang) if isinstance(i, str) and i in records else _text(s)
                       for i, s in zip(ids, values["source"], strict=True)], index=values.index, dtype=object)

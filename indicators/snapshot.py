@@ -84,13 +84,23 @@ class Snapshot:
         names.update({code: (r.name.zh, r.name.en) for code, r in self.catalog.regions.items()})
         return names
 
+    @cached_property
+    def publication_records(self) -> dict[str, dict]:
+        """The publications by id, built once per data version (every hover and footer looks them up)."""
+        return citations.by_id(self.publications)
+
+    @cached_property
+    def home_observations(self) -> pd.DataFrame:
+        """The home region's current observations (the release calendar and the overview read only these)."""
+        return self.observations[self.observations["region"] == self.catalog.programme.home_region]
+
     def citations(self, values: pd.DataFrame, lang: str) -> list[str]:
         """The publications some values cite, newest first ("国家统计局《…》,2021-09-22")."""
-        return citations.citations(values, self.publications, lang)
+        return citations.citations(values, self.publication_records, lang)
 
     def with_citations(self, values: pd.DataFrame, lang: str) -> pd.DataFrame:
         """``values`` with a ``citation`` column: each value's publication as a citation in ``lang``."""
-        return values.assign(citation=citations.value_citations(values, self.publications, lang))
+        return values.assign(citation=citations.value_citations(values, self.publication_records, lang))
 
     def region_name(self, code: str, lang: str) -> str:
         """The region's name in ``lang``: the catalog's, else the one an upload gave, else the code."""

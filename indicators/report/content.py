@@ -323,7 +323,7 @@ def gather_extras(snap: Snapshot, spec: ReportSpec) -> Extras:
 
     day = spec.as_of or date.today()
     register = tasks_module.register(snap.engine, snap.catalog, lang=spec.lang, as_of=spec.as_of)
-    overdue = calendar.calendar(snap.observations, snap.catalog, day, lang=spec.lang)
+    overdue = calendar.calendar(snap.home_observations, snap.catalog, day, lang=spec.lang)
     found = None
     if spec.since is not None:
         flat = changes.changes(snap.engine, snap.catalog, spec.since, day, lang=spec.lang).flat(spec.lang)
