@@ -35,7 +35,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from indicators import db, settings, users
 
 blueprint = Blueprint("auth", __name__)
-limiter = users.SignInLimiter()
+limiter = users.SignInLimiter(engine=db.default_engine)  # counted in the database: one count for every process
 OPEN_PATHS = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/health")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_FIELD = "csrf_token"

@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -301,6 +302,44 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # an editor scoped to one agency commits only the indicators it owns (None: every indicator)
     agency: Mapped[str | None] = mapped_column(String(60))
+
+
+
+class SignInFailure(Base):
+    """Failed sign-ins of one (name, address) pair or of one address, shared by every server process and host.
+
+    ``key`` is a digest of the pair or the address (fixed length, whatever a form sent); ``last`` is when the
+    latest failure was reserved, in seconds since the epoch (every process reads the same clock).
+    """
+
+    __tablename__ = "sign_in_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last: Mapped[float] = mapped_column(Float, index=True)
+
+
+class Job(Base):
+    """A background job started from the web (a briefing pack, a work report): its progress, error and result,
+    where every server process can read them, so any process answers a poll or a download.
+
+    ``state``: pending | running | done | failed. ``beat`` is when the process running it last reported
+    (seconds since the epoch): a running job whose process died stops beating and is shown as failed.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(200), index=True)  # who started it: an account, else an address
+    name: Mapped[str] = mapped_column(String(200))  # the file name the result downloads as
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created: Mapped[float] = mapped_column(Float, index=True)
+    beat: Mapped[float] = mapped_column(Float)
 
 
 OBSERVATION_COLUMNS = [

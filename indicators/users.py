@@ -14,20 +14,22 @@ scoped. The CLI without ``--user`` runs as an operator of the machine (it holds 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indicators import queries, store
 from indicators.i18n import BilingualError, Text
-from indicators.models import User, table_of
+from indicators.models import SignInFailure, User, table_of
 
 if TYPE_CHECKING:
     from indicators.catalog import Catalog
@@ -259,10 +261,85 @@ def authenticate(engine: Engine, name: str, password: str) -> Account | None:
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
+LIMITER_LOCK_KEY = 7_411_203  # PostgreSQL advisory lock of sign-in reservations (not the batches' lock)
+
+
 @dataclass
 class _Failures:
     count: int
-    last: float  # when the latest of them was reserved (monotonic seconds)
+    last: float  # when the latest of them was reserved (seconds since the epoch: every process reads one clock)
+
+
+def _limit_key(*parts: str) -> str:
+    """The stored key of a (name, address) pair or an address: a digest, of one length whatever a form sent."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _MemoryCounts:
+    """Failure counts in this process's memory: for one process (and the tests of the back-off itself)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    def _view(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
+        return {k: replace(r) for k in keys if (r := self._records.get(k)) is not None and r.last >= forget_before}
+
+    def read(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
+        with self._lock:
+            return self._view(keys, forget_before)
+
+    @contextmanager
+    def holding(self, keys: list[str], forget_before: float) -> Iterator[dict[str, _Failures]]:
+        """The records of ``keys``, held alone until the block ends, then stored as the block left them."""
+        with self._lock:
+            view = self._view(keys, forget_before)
+            yield view
+            for key in keys:
+                if key in view:
+                    self._records[key] = view[key]
+                else:
+                    self._records.pop(key, None)
+            if len(self._records) > 100_000:  # many names tried: drop what is forgotten anyway
+                for stale in [k for k, r in self._records.items() if r.last < forget_before]:
+                    del self._records[stale]
+
+
+class _DatabaseCounts:
+    """Failure counts in the ``sign_in_failures`` table: every server process and host that shares the
+    database counts the same failures. A reservation is one transaction that runs alone (SQLite: BEGIN
+    IMMEDIATE, waiting at most the busy timeout behind an upload; PostgreSQL: an advisory lock of its own, so
+    a sign-in never waits for an upload). Forgotten rows are deleted by the next reservation."""
+
+    def __init__(self, engine: Callable[[], Engine]) -> None:
+        self._engine = engine
+
+    @staticmethod
+    def _select(conn, keys: list[str], forget_before: float) -> dict[str, _Failures]:
+        rows = conn.execute(select(SignInFailure.key, SignInFailure.count, SignInFailure.last).where(
+            SignInFailure.key.in_(keys), SignInFailure.last >= forget_before))
+        return {row.key: _Failures(row.count, row.last) for row in rows}
+
+    def read(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
+        with self._engine().connect() as conn:
+            return self._select(conn, keys, forget_before)
+
+    @contextmanager
+    def holding(self, keys: list[str], forget_before: float) -> Iterator[dict[str, _Failures]]:
+        engine = self._engine()
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LIMITER_LOCK_KEY})")
+                conn.execute(delete(SignInFailure).where(SignInFailure.last < forget_before))
+                view = self._select(conn, keys, forget_before)
+                yield view
+                conn.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys)))
+                if view:
+                    conn.execute(insert(SignInFailure), [{"key": k, "count": r.count, "last": r.last}
+                                                         for k, r in view.items()])
 
 
 class SignInLimiter:
@@ -275,16 +352,18 @@ class SignInLimiter:
     while an attacker elsewhere waits. Counts are forgotten ``forget`` seconds after their last failure,
     and a pair's when it signs in.
 
-    :meth:`reserve` counts the attempt as a failure *before* the password is checked, under a lock, so
-    simultaneous guesses cannot all pass between reading the count and writing it; :meth:`succeeded`
-    takes the reservation back.
+    :meth:`reserve` counts the attempt as a failure *before* the password is checked, holding the counts
+    alone, so simultaneous guesses cannot all pass between reading the count and writing it;
+    :meth:`succeeded` takes the reservation back.
+
+    With ``engine`` (a function giving the engine) the counts live in the database, shared by every server
+    process and host (what the web app uses); without, in this process's memory.
     """
 
     def __init__(self, free: int = 5, base: float = 1.0, cap: float = 300.0, address_free: int = 20,
-                 forget: float = 3600.0):
+                 forget: float = 3600.0, *, engine: Callable[[], Engine] | None = None):
         self.free, self.base, self.cap, self.address_free, self.forget = free, base, cap, address_free, forget
-        self._failures: dict[tuple[str, ...], _Failures] = {}
-        self._lock = threading.Lock()
+        self._counts: _MemoryCounts | _DatabaseCounts = _DatabaseCounts(engine) if engine else _MemoryCounts()
 
     def _delay(self, count: int, free: int) -> float:
         """Seconds an attempt must wait after the previous one when ``count`` failures are on record."""
@@ -292,53 +371,40 @@ class SignInLimiter:
             return 0.0
         return min(self.cap, self.base * 2 ** min(count - free, 64))
 
-    def _current(self, key: tuple[str, ...], now: float) -> _Failures | None:
-        record = self._failures.get(key)
-        if record is not None and now - record.last > self.forget:
-            del self._failures[key]
-            return None
-        return record
-
-    def wait(self, name: str, address: str) -> float:
-        """Seconds until ``name`` may be tried from ``address`` (0: now)."""
-        with self._lock:
-            return self._wait(name, address, time.monotonic())
-
-    def _counts(self, name: str, address: str) -> list[tuple[tuple[str, ...], int]]:
+    def _counted(self, name: str, address: str) -> list[tuple[str, int]]:
         """The counts an attempt touches, each with its free failures: its (name, address) and its address."""
-        return [((name, address), self.free), ((address,), self.address_free)]
+        return [(_limit_key("pair", name, address), self.free), (_limit_key("address", address), self.address_free)]
 
-    def _wait(self, name: str, address: str, now: float) -> float:
+    def _wait(self, records: dict[str, _Failures], counted: list[tuple[str, int]], now: float) -> float:
         longest = 0.0
-        for key, free in self._counts(name, address):
-            record = self._current(key, now)
+        for key, free in counted:
+            record = records.get(key)
             if record is not None:
                 longest = max(longest, record.last + self._delay(record.count, free) - now)
         return longest
 
+    def wait(self, name: str, address: str) -> float:
+        """Seconds until ``name`` may be tried from ``address`` (0: now)."""
+        now, counted = time.time(), self._counted(name, address)
+        return self._wait(self._counts.read([k for k, _ in counted], now - self.forget), counted, now)
+
     def reserve(self, name: str, address: str) -> float:
         """0 if the attempt may check a password now (it is counted as a failure until :meth:`succeeded`);
         otherwise the seconds to wait, and nothing is counted."""
-        now = time.monotonic()
-        with self._lock:
-            wait = self._wait(name, address, now)
+        now, counted = time.time(), self._counted(name, address)
+        with self._counts.holding([k for k, _ in counted], now - self.forget) as records:
+            wait = self._wait(records, counted, now)
             if wait > 0:
                 return math.ceil(wait)
-            for key, _free in self._counts(name, address):
-                record = self._current(key, now)
-                if record is None:
-                    self._failures[key] = _Failures(1, now)
-                else:
-                    record.count, record.last = record.count + 1, now
-            if len(self._failures) > 100_000:  # many names tried: drop what is forgotten anyway
-                for stale in [k for k, r in self._failures.items() if now - r.last > self.forget]:
-                    del self._failures[stale]
+            for key, _free in counted:
+                record = records.get(key)
+                records[key] = _Failures(1 if record is None else record.count + 1, now)
         return 0.0
 
     def succeeded(self, name: str, address: str) -> None:
         """The reserved attempt signed in: the pair starts afresh, and the address is not charged for it."""
-        with self._lock:
-            self._failures.pop((name, address), None)
-            record = self._failures.get((address,))
-            if record is not None:
-                record.count = max(0, record.count - 1)
+        (pair, _), (alone, _) = self._counted(name, address)
+        with self._counts.holding([pair, alone], time.time() - self.forget) as records:
+            records.pop(pair, None)
+            if alone in records:
+                records[alone].count = max(0, records[alone].count - 1)
