@@ -93,23 +93,26 @@ def table() -> Response:
 
 @blueprint.get("/export/brief/<job_id>.zip")
 def brief(job_id: str) -> Response:
+    """A briefing pack the briefing page built, from whichever server process built it."""
     job = JOBS.get(job_id)
-    if job is None or not job.finished:
+    if job is None or not job.finished or job.kind != "pack":
         return _text("no such pack, or not ready yet / 简报包不存在或尚未生成", 404)
-    if job.error:
-        return _text(job.error, 500)
-    name = f"briefing-pack_{date.today():%Y-%m-%d}.zip"
-    return Response(job.result, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _job_result(job, f"briefing-pack_{date.today():%Y-%m-%d}.zip", "application/zip")
 
 
 @blueprint.get("/export/report/<job_id>.<fmt>")
 def work_report(job_id: str, fmt: str) -> Response:
     """A work report the briefing page built: only a finished report job, in the format it was built in."""
     job = JOBS.get(job_id)
-    if job is None or not job.finished or report.format_of(job.name) != fmt:
+    if job is None or not job.finished or job.kind != "report" or report.format_of(job.name) != fmt:
         return _text("no such report, or not ready yet / 报告不存在或尚未生成", 404)
+    return _job_result(job, job.name, report.MIMETYPES[fmt])
+
+
+def _job_result(job, name: str, mimetype: str) -> Response:
     if job.error:
         return _text(job.error, 500)
-    return Response(job.result, mimetype=report.MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{job.name}"'})
+    data = JOBS.result(job.id)
+    if data is None:  # deleted after its keeping time between the two reads
+        return _text("no such file any more / 文件已不存在", 404)
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

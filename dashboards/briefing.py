@@ -13,7 +13,9 @@ from datetime import date
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
+from flask import has_request_context, request
 
+from dashboards import _auth
 from dashboards._common import current, dropdown_labels, page_header, query_value, split_param, sync_url
 from indicators import briefing, report
 from indicators.i18n import normalise_lang, t
@@ -113,7 +115,7 @@ def start(_n, pillar, indicators, regions, packlang, size):
                                    on_progress=report)
 
     try:
-        job = JOBS.submit(work)
+        job = JOBS.submit(work, kind="pack", owner=job_owner())
     except TooBusy as exc:
         return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{PAGE}-busy")
     return job.id, False, None
@@ -126,12 +128,20 @@ def poll(_n, job_id, lang):
     return job_status(job_id, normalise_lang(lang))
 
 
+def job_owner() -> str:
+    """Whom a job counts against in the per-owner limit: the signed-in account, else the client's address."""
+    if not has_request_context():
+        return "local"
+    account = _auth.current_account()
+    return f"user:{account.name}" if account else f"address:{request.remote_addr or '?'}"
+
+
 def job_status(job_id: str | None, lang: str):
     """The progress bar, the error, or the download link of a pack job (plain function, tested directly)."""
     def ready(job):
         link = html.A(t("brief.download", lang), href=f"/export/brief/{job.id}.zip", download="",
                       className="btn btn-success", id=f"{PAGE}-download")
-        return html.Div([html.Span(t("brief.ready", lang) + f" {len(job.result) / 1e6:.1f} MB ", className="me-2"),
+        return html.Div([html.Span(t("brief.ready", lang) + f" {job.size / 1e6:.1f} MB ", className="me-2"),
                          link])
 
     return _job_view(job_id, lang, PAGE, ready)
@@ -170,7 +180,8 @@ def start_report(_n, period, reportlang, reportformat, lang):
     snap = current()
     try:
         job = JOBS.submit(lambda progress: report.build(snap, spec, fmt=fmt, extras=report.gather_extras(snap, spec),
-                                                        on_progress=progress), name=name)
+                                                        on_progress=progress), kind="report", name=name,
+                          owner=job_owner())
     except TooBusy as exc:
         return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{REPORT}-busy")
     return job.id, False, None
@@ -189,7 +200,7 @@ def report_status(job_id: str | None, lang: str):
         fmt = report.format_of(job.name)
         link = html.A(t("report.download", lang), href=f"/export/report/{job.id}.{fmt}", download=job.name,
                       className="btn btn-success", id=f"{REPORT}-download")
-        return html.Div([html.Span(f"{t('report.ready', lang)} {job.name} · {len(job.result) / 1e6:.1f} MB ",
+        return html.Div([html.Span(f"{t('report.ready', lang)} {job.name} · {job.size / 1e6:.1f} MB ",
                                    className="me-2"), link])
 
     return _job_view(job_id, lang, REPORT, ready)

@@ -213,11 +213,11 @@ def test_overview_layout_lists_every_indicator_with_status(served):
 
 
 @pytest.fixture
-def jobs(monkeypatch):
+def jobs(monkeypatch, seeded_engine):
     """A job pool of the test's own in place of the server's."""
     from dashboards import briefing
 
-    pool = Jobs(workers=1)
+    pool = Jobs(workers=1, engine=lambda: seeded_engine)
     monkeypatch.setattr(briefing, "JOBS", pool)
     return pool
 
@@ -247,7 +247,7 @@ def test_job_status_shows_progress_then_the_download_link(jobs, wait_for):
         assert (bar.value, bar.label) == (50, "50%")
     finally:
         release.set()
-    assert wait_for(lambda: job.finished)
+    assert wait_for(lambda: jobs.get(job.id).finished)
     status, stop_polling = briefing.job_status(job.id, "zh")
     assert stop_polling is True
     assert "简报包已生成: 1.5 MB" in _texts(status)
@@ -261,7 +261,7 @@ def test_job_status_shows_why_a_build_failed_and_stops_polling(jobs, wait_for):
         raise RuntimeError("Chromium went away")
 
     job = jobs.submit(work)
-    assert wait_for(lambda: job.finished)
+    assert wait_for(lambda: jobs.get(job.id).finished)
     status, stop_polling = briefing.job_status(job.id, "en")
     assert stop_polling is True
     assert (status.color, _texts(status)) == ("danger", "Failed: Chromium went away")

@@ -1,13 +1,20 @@
-"""The background job pool: progress while running, the result or the error after, a limit on waiting work,
-and finished jobs forgotten after a while."""
+"""The background jobs: progress while running, the result or the error after, limits on waiting work per
+owner and in all, finished jobs forgotten after a while, and a job whose process died read as failed.
+
+Jobs live in the database (SQLite and PostgreSQL here): a second ``Jobs`` on the same database stands for
+another server process, which must see the same jobs. Two real server processes: ``test_deployment.py``.
+"""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
+from sqlalchemy import update
 
-from indicators.jobs import KEEP_SECONDS, MAX_PENDING, Jobs, TooBusy
+from indicators import jobs
+from indicators.jobs import KEEP_SECONDS, MAX_PENDING, MAX_PENDING_PER_OWNER, STALE_SECONDS, Jobs, TooBusy
+from indicators.models import Job as JobRow
 
 
 @pytest.fixture
@@ -18,6 +25,12 @@ def gate():
     event.set()
 
 
+@pytest.fixture
+def pools(seeded_engine):
+    """Two job pools on one database, as two server processes have."""
+    return Jobs(workers=2, engine=lambda: seeded_engine), Jobs(workers=2, engine=lambda: seeded_engine)
+
+
 def blocked_work(gate: threading.Event, result: bytes = b"done"):
     def work(report):
         gate.wait(30)
@@ -26,8 +39,9 @@ def blocked_work(gate: threading.Event, result: bytes = b"done"):
     return work
 
 
-def test_a_job_reports_its_progress_then_its_result(gate, wait_for):
-    pool = Jobs(workers=1)
+def test_a_job_reports_its_progress_then_its_result_to_every_process(pools, gate, wait_for, monkeypatch):
+    monkeypatch.setattr(jobs, "PROGRESS_EVERY", 0)
+    mine, other = pools
     halfway = threading.Event()
 
     def work(report):
@@ -37,55 +51,78 @@ def test_a_job_reports_its_progress_then_its_result(gate, wait_for):
         report(3, 3, "index")
         return b"pack"
 
-    job = pool.submit(work)
+    job = mine.submit(work, kind="pack")
     assert halfway.wait(30)
-    assert (job.done, job.total, job.step, job.finished, job.result) == (1, 3, "RD_GDP_RATIO", False, None)
+    seen = other.get(job.id)
+    assert (seen.done, seen.total, seen.step, seen.finished, seen.state) == (1, 3, "RD_GDP_RATIO", False, "running")
+    assert other.result(job.id) is None
     gate.set()
-    assert wait_for(lambda: job.finished)
-    assert (job.done, job.total, job.step, job.result, job.error) == (3, 3, "index", b"pack", None)
-    assert pool.get(job.id) is job
+    assert wait_for(lambda: other.get(job.id).finished)
+    seen = other.get(job.id)
+    assert (seen.done, seen.total, seen.step, seen.error, seen.size, seen.kind) == (3, 3, "index", None, 4, "pack")
+    assert other.result(job.id) == b"pack" == mine.result(job.id)
 
 
-def test_an_error_is_kept_with_the_job_not_lost_in_the_thread(wait_for):
-    pool = Jobs(workers=1)
+def test_an_error_is_kept_with_the_job_not_lost_in_the_thread(pools, wait_for):
+    mine, other = pools
 
     def work(report):
         report(1, 2, "scorecard")
         raise ValueError("no Chromium")
 
-    job = pool.submit(work)
-    assert wait_for(lambda: job.finished)
-    assert (job.error, job.result, job.done) == ("no Chromium", None, 1)
+    job = mine.submit(work)
+    assert wait_for(lambda: other.get(job.id).finished)
+    seen = other.get(job.id)
+    assert (seen.state, seen.error, seen.done) == ("failed", "no Chromium", 1)
+    assert other.result(job.id) is None
 
 
-def test_jobs_have_distinct_ids_and_an_unknown_id_finds_nothing(gate):
-    pool = Jobs(workers=1)
-    first, second = pool.submit(blocked_work(gate)), pool.submit(blocked_work(gate))
+def test_jobs_have_distinct_ids_and_an_unknown_id_finds_nothing(pools, gate):
+    mine, _ = pools
+    first, second = mine.submit(blocked_work(gate), owner="a"), mine.submit(blocked_work(gate), owner="b")
     assert first.id != second.id and len(first.id) >= 16  # not guessable: the id is the download's only key
-    assert pool.get("no-such-job") is None
+    assert mine.get("no-such-job") is None and mine.get("x" * 10_000) is None
 
 
-def test_more_waiting_jobs_than_the_limit_are_refused_until_some_finish(gate, wait_for):
-    pool = Jobs(workers=2)
-    waiting = [pool.submit(blocked_work(gate)) for _ in range(MAX_PENDING)]
+def test_waiting_jobs_are_limited_per_owner_and_in_all_over_every_process(pools, gate, wait_for):
+    mine, other = pools
+    per_owner = [mine.submit(blocked_work(gate), owner="user:wang") for _ in range(MAX_PENDING_PER_OWNER)]
     with pytest.raises(TooBusy) as info:
-        pool.submit(blocked_work(gate))
+        other.submit(blocked_work(gate), owner="user:wang")  # through the other process too
     assert "稍后再试" in info.value.message_zh and "try again" in info.value.message_en
+    others = [(mine if i % 2 else other).submit(blocked_work(gate), owner=f"address:10.0.0.{i}")
+              for i in range(MAX_PENDING - MAX_PENDING_PER_OWNER)]
+    with pytest.raises(TooBusy):
+        mine.submit(blocked_work(gate), owner="address:10.9.9.9")  # a newcomer: the total is reached
     gate.set()
-    assert wait_for(lambda: all(j.finished for j in waiting))
-    again = [pool.submit(blocked_work(gate)) for _ in range(MAX_PENDING)]  # finished jobs do not count
-    assert wait_for(lambda: all(j.finished for j in again))
+    assert wait_for(lambda: all(mine.get(j.id).finished for j in [*per_owner, *others]))
+    again = [mine.submit(lambda report: b"x", owner="user:wang") for _ in range(MAX_PENDING_PER_OWNER)]
+    assert wait_for(lambda: all(other.get(j.id).finished for j in again))  # finished jobs do not count
 
 
-def test_finished_jobs_are_forgotten_after_the_keeping_time_running_ones_are_kept(gate, wait_for):
-    pool = Jobs(workers=2)
-    old = pool.submit(lambda report: b"old")
-    assert wait_for(lambda: old.finished)
-    recent = pool.submit(lambda report: b"recent")
-    running = pool.submit(blocked_work(gate))
-    assert wait_for(lambda: recent.finished)
-    old.created -= KEEP_SECONDS + 1  # as if it had started more than the keeping time ago
-    running.created -= KEEP_SECONDS + 1
-    pool.submit(lambda report: b"new")  # forgetting happens when a job is submitted
-    assert pool.get(old.id) is None
-    assert pool.get(recent.id) is recent and pool.get(running.id) is running
+def test_finished_jobs_are_forgotten_after_the_keeping_time_running_ones_are_kept(pools, gate, wait_for, seeded_engine):
+    mine, other = pools
+    old = mine.submit(lambda report: b"old", owner="a")
+    assert wait_for(lambda: mine.get(old.id).finished)
+    recent = mine.submit(lambda report: b"recent", owner="b")
+    running = mine.submit(blocked_work(gate), owner="c")
+    assert wait_for(lambda: mine.get(recent.id).finished)
+    with seeded_engine.begin() as conn:  # as if they had started more than the keeping time ago
+        conn.execute(update(JobRow).where(JobRow.id.in_([old.id, running.id]))
+                     .values(created=JobRow.created - KEEP_SECONDS - 1))
+    other.submit(lambda report: b"new", owner="d")  # forgetting happens when a job is submitted
+    assert other.get(old.id) is None
+    assert other.get(recent.id).state == "done" and other.get(running.id).state == "running"
+
+
+def test_a_job_whose_process_stopped_reads_as_failed_and_frees_its_place(pools, gate, seeded_engine):
+    mine, other = pools
+    stuck = [mine.submit(blocked_work(gate), owner="user:wang") for _ in range(MAX_PENDING_PER_OWNER)]
+    with pytest.raises(TooBusy):
+        other.submit(blocked_work(gate), owner="user:wang")
+    with seeded_engine.begin() as conn:  # their process was killed: no beat since
+        conn.execute(update(JobRow).where(JobRow.id.in_([j.id for j in stuck]))
+                     .values(beat=JobRow.beat - STALE_SECONDS - 10))
+    seen = other.get(stuck[0].id)
+    assert seen.finished and "stopped" in seen.error and "停止" in seen.error
+    other.submit(blocked_work(gate), owner="user:wang")  # their places are free again
