@@ -475,51 +475,51 @@ def status(cli: Cli, region: str | None, plan: str | None, as_of: date | None, f
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Worker processes under gunicorn (default: one per processor); 0: one waitress process.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per process.")
 @click.option("--debug", is_flag=True, help="Dash's development server with hot reload (not for production).")
 @pass_cli
-def serve(cli: Cli, host: str, port: int, threads: int, debug: bool) -> None:
-    """Serve the dashboard (waitress; Dash's debug server only with --debug)."""
+def serve(cli: Cli, host: str, port: int, workers: int | None, threads: int, debug: bool) -> None:
+    """Serve the dashboard: gunicorn worker processes, or one waitress process (--workers 0). 启动服务。"""
     import importlib
 
+    from indicators import serving
+
     cli.engine  # noqa: B018 - stop here, with a clear message, when the database is empty
-    shell = importlib.import_module("app")  # the Dash shell lives outside this package
+    try:
+        proxy = serving.proxy_from_environment()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if debug:
-        shell.app.run(host=host, port=port, debug=True)
+        importlib.import_module("app").app.run(host=host, port=port, debug=True)
+        return
+    if workers is None:
+        workers = serving.default_workers() if _has_gunicorn() else 0
+    elif workers and not _has_gunicorn():
+        raise click.UsageError("--workers needs gunicorn (Linux and macOS); --workers 0 serves with waitress")
+    click.echo(f"Serving on http://{host}:{port}/ with "
+               + (f"{workers} worker processes x {threads} threads" if workers else f"one process x {threads} threads")
+               + " (Ctrl+C to stop) 服务已启动")
+    if proxy:
+        click.echo(f"client addresses from X-Forwarded-For of {proxy.address} ({proxy.count} proxies) 信任代理转发的客户端地址")
+    if workers:
+        db.dispose_engines()  # nothing of this process's database connections goes over the fork
+        serving.run_gunicorn(lambda: importlib.import_module("app").server, host=host, port=port, workers=workers,
+                             threads=threads, proxy=proxy)
         return
     import signal
-
-    from waitress import serve as waitress_serve
 
     # a service manager stops the server with SIGTERM: leave as on Ctrl+C, so exit handlers close the
     # export browser in order
     signal.signal(signal.SIGTERM, _leave)
-    proxy = _trusted_proxy()
-    click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop) 服务已启动")
-    if proxy:
-        click.echo(f"client addresses from X-Forwarded-For of {proxy['trusted_proxy']} "
-                   f"({proxy['trusted_proxy_count']} proxies) 信任代理转发的客户端地址")
-    waitress_serve(shell.server, host=host, port=port, threads=threads, **proxy)
+    serving.run_waitress(importlib.import_module("app").server, host=host, port=port, threads=threads, proxy=proxy)
 
 
-TRUSTED_PROXY_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto"
+def _has_gunicorn() -> bool:
+    import importlib.util
 
-
-def _trusted_proxy() -> dict:
-    """waitress's trusted-proxy settings from ``INNOVATION_MONITOR_PROXIES`` (how many proxies stand in front:
-    the client's address is the one that many hops back in X-Forwarded-For) and
-    ``INNOVATION_MONITOR_TRUSTED_PROXY`` (the address the nearest proxy connects from; default 127.0.0.1).
-
-    waitress itself applies them, and removes X-Forwarded-* headers from any other peer before the app sees
-    them: the sign-in limits count real clients, and nobody else can pretend to be one.
-    """
-    count = os.environ.get("INNOVATION_MONITOR_PROXIES", "0").strip() or "0"
-    if not count.isdigit():
-        raise click.UsageError(f"INNOVATION_MONITOR_PROXIES must be a number of proxies, not {count!r}")
-    if int(count) == 0:
-        return {}
-    return {"trusted_proxy": os.environ.get("INNOVATION_MONITOR_TRUSTED_PROXY", "").strip() or "127.0.0.1",
-            "trusted_proxy_count": int(count), "trusted_proxy_headers": TRUSTED_PROXY_HEADERS}
+    return importlib.util.find_spec("gunicorn") is not None
 
 
 def _leave(_signum: int, _frame: object) -> NoReturn:

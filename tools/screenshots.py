@@ -47,8 +47,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env: dict | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "indicators", "serve", "--port", str(port)], cwd=ROOT,
+def start_server(port: int, env: dict | None = None, *args: str) -> subprocess.Popen:
+    """``innovation-monitor serve`` (two worker processes unless ``args`` say otherwise) once it answers."""
+    proc = subprocess.Popen([sys.executable, "-m", "indicators", "serve", "--port", str(port), *args], cwd=ROOT,
                             env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
