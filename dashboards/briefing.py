@@ -17,7 +17,7 @@ from flask import has_request_context, request
 
 from dashboards import _auth
 from dashboards._common import current, dropdown_labels, page_header, query_value, split_param, sync_url
-from indicators import briefing, report
+from indicators import report
 from indicators.i18n import normalise_lang, t
 from indicators.jobs import JOBS, TooBusy
 
@@ -105,17 +105,13 @@ def report_section(lang: str, *, period: str | None, reportlang: str | None, rep
           State(f"{PAGE}-pillar", "value"), State(f"{PAGE}-indicators", "value"), State(f"{PAGE}-regions", "value"),
           State(f"{PAGE}-packlang", "value"), State(f"{PAGE}-size", "value"), prevent_initial_call=True)
 def start(_n, pillar, indicators, regions, packlang, size):
-    snap = current()
-    home = snap.catalog.programme.home_region
-    chosen_regions = [home, *regions] if regions else None
-
-    def work(report):
-        return briefing.build_pack(snap, lang=normalise_lang(packlang), pillar=None if pillar == "all" else pillar,
-                                   indicators=indicators or None, regions=chosen_regions, size=size or "slide",
-                                   on_progress=report)
-
+    home = current().catalog.programme.home_region
+    pillar, regions = query_value(pillar), split_param(regions)  # what a hand-made post sends: strings only
+    params = {"lang": normalise_lang(packlang), "pillar": None if pillar == "all" else pillar,
+              "indicators": split_param(indicators) or None, "regions": [home, *regions] if regions else None,
+              "size": query_value(size) or "slide"}
     try:
-        job = JOBS.submit(work, kind="pack", owner=job_owner())
+        job = JOBS.submit("pack", params, owner=job_owner())
     except TooBusy as exc:
         return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{PAGE}-busy")
     return job.id, False, None
@@ -176,12 +172,9 @@ def start_report(_n, period, reportlang, reportformat, lang):
                                      id=f"{REPORT}-bad-period")
     fmt = reportformat if reportformat in report.MIMETYPES else "docx"
     name = f"work-report_{chosen}_{normalise_lang(reportlang)}_{date.today():%Y-%m-%d}.{fmt}"
-    spec = report.ReportSpec(lang=normalise_lang(reportlang), period=chosen, file_name=name)
-    snap = current()
+    params = {"lang": normalise_lang(reportlang), "period": chosen, "fmt": fmt, "file_name": name}
     try:
-        job = JOBS.submit(lambda progress: report.build(snap, spec, fmt=fmt, extras=report.gather_extras(snap, spec),
-                                                        on_progress=progress), kind="report", name=name,
-                          owner=job_owner())
+        job = JOBS.submit("report", params, name=name, owner=job_owner())
     except TooBusy as exc:
         return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{REPORT}-busy")
     return job.id, False, None

@@ -516,6 +516,25 @@ def serve(cli: Cli, host: str, port: int, workers: int | None, threads: int, deb
     serving.run_waitress(importlib.import_module("app").server, host=host, port=port, threads=threads, proxy=proxy)
 
 
+@main.command("worker")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Jobs built at once by this process.")
+@pass_cli
+def worker_command(cli: Cli, concurrency: int) -> None:
+    """Build queued briefing packs and reports (a shared deployment: INNOVATION_MONITOR_REDIS_URL). 后台任务进程。"""
+    from indicators import jobs
+
+    url = jobs.queue_url()
+    if not url:
+        raise click.UsageError("set INNOVATION_MONITOR_REDIS_URL (redis://host:6379/0): without it the web "
+                               "processes build jobs themselves / 未设置 INNOVATION_MONITOR_REDIS_URL")
+    cli.engine  # noqa: B018 - stop here, with a clear message, when the database is empty
+    from indicators import queue
+
+    click.echo(f"Taking jobs from {url} ({concurrency} at once) 后台任务进程已启动")
+    queue.work(url, concurrency)
+
+
 def _has_gunicorn() -> bool:
     import importlib.util
 

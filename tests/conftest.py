@@ -124,6 +124,37 @@ def postgres_server():
     server.stop()
 
 
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A throw-away Redis server on a free port (Debian's redis-server; nothing written to disk): its URL."""
+    if not Path(REDIS_SERVER).exists():
+        pytest.fail(f"{REDIS_SERVER} not found: run `make setup` (installs redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import redis
+
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"redis-server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+            time.sleep(0.1)
+    client.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def catalog():
     return load_catalog(CATALOG_DIR)

@@ -7,11 +7,12 @@ imports another test module). Not here: fixtures (``conftest.py``), and anything
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -144,3 +145,23 @@ def make_catalog(shipped: Catalog, indicators: list[Indicator]) -> Catalog:
     """The shipped programme, plans, regions and units with the given indicators."""
     regions, units = list(shipped.regions.values()), list(shipped.units.values())
     return Catalog(shipped.root, shipped.programme, regions, units, indicators)
+
+
+_WORK: dict[str, Callable] = {}
+
+
+def submit_work(pool, work: Callable[[Callable[[int, int, str], None]], bytes], **options):
+    """Submit ``work(report_progress)`` to a job pool as a job of the test-only kind "test" (jobs are a kind and
+    plain parameters, so any process can run them; this kind finds the test's function by a key)."""
+    from indicators import jobs
+
+    jobs.KINDS.setdefault("test", lambda params, report: _WORK.pop(params["work"])(report))
+    key = secrets.token_hex(8)
+    _WORK[key] = work
+    return pool.submit("test", {"work": key}, **options)
+
+
+def start_worker(env: Mapping[str, str]) -> subprocess.Popen:
+    """``innovation-monitor worker``: takes queued jobs from the Redis that ``env`` names."""
+    return subprocess.Popen([sys.executable, "-m", "indicators", "worker"], cwd=PROJECT, env=dict(env),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

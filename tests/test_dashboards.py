@@ -15,7 +15,7 @@ from indicators import snapshot as snapshots
 from indicators.jobs import Jobs
 from indicators.store import apply_batch
 
-from .support import TEST_DATA, batch_frame, copy_sqlite, database_dump
+from .support import TEST_DATA, batch_frame, copy_sqlite, database_dump, submit_work
 
 UPLOADS = TEST_DATA / "upload"
 PASSWORD = "correct horse battery"
@@ -237,7 +237,7 @@ def test_job_status_shows_progress_then_the_download_link(jobs, wait_for):
         release.wait(30)
         return b"x" * 1_500_000
 
-    job = jobs.submit(work)
+    job = submit_work(jobs, work)
     try:
         assert reported.wait(30)
         status, stop_polling = briefing.job_status(job.id, "en")
@@ -260,7 +260,7 @@ def test_job_status_shows_why_a_build_failed_and_stops_polling(jobs, wait_for):
     def work(report):
         raise RuntimeError("Chromium went away")
 
-    job = jobs.submit(work)
+    job = submit_work(jobs, work)
     assert wait_for(lambda: jobs.get(job.id).finished)
     status, stop_polling = briefing.job_status(job.id, "en")
     assert stop_polling is True

@@ -1,8 +1,8 @@
 """The app served by several processes, as a commission deploys it.
 
 A shared deployment: two ``innovation-monitor serve`` processes (as on two hosts, each with its own instance
-folder, one signing key) against one PostgreSQL started by the tests. A pack started through one downloads
-through the other; an upload through one shows on the other at once; failed sign-ins through both count as
+folder, one signing key) and an ``innovation-monitor worker`` against one PostgreSQL and one Redis started by
+the tests. A pack started through one server is built by the worker and downloads through the other; an upload through one shows on the other at once; failed sign-ins through both count as
 one. And ``serve --workers 2`` on the embedded SQLite runs two worker processes that share the same limits.
 """
 
@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 from indicators import db, users
 from tools.screenshots import free_port, start_server
 
-from .support import TEST_DATA, copy_sqlite, settle, wait_for_chart
+from .support import TEST_DATA, copy_sqlite, settle, start_worker, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -53,21 +53,25 @@ def _add_accounts(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def hosts(tmp_path_factory, postgres_server, seeded_postgresql) -> Iterator[list[str]]:
-    """Two servers of one worker process each, on one PostgreSQL database with the shipped data."""
+def hosts(tmp_path_factory, postgres_server, seeded_postgresql, redis_url) -> Iterator[list[str]]:
+    """Two servers of one worker process each and a job worker, on one PostgreSQL database with the shipped
+    data and one Redis queue."""
     url = postgres_server.create_database(template=seeded_postgresql)
     _add_accounts(url)
-    key = secrets.token_hex(32)
+    shared = dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_SECRET_KEY=secrets.token_hex(32),
+                  INNOVATION_MONITOR_REDIS_URL=redis_url.rsplit("/", 1)[0] + "/1")
+    worker = start_worker(dict(shared, INNOVATION_MONITOR_INSTANCE=str(tmp_path_factory.mktemp("worker"))))
     started = []
     try:
         for name in ("a", "b"):
-            env = dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_SECRET_KEY=key,
-                       INNOVATION_MONITOR_INSTANCE=str(tmp_path_factory.mktemp(f"host-{name}")))
+            env = dict(shared, INNOVATION_MONITOR_INSTANCE=str(tmp_path_factory.mktemp(f"host-{name}")))
             started.append(_start(env, "--workers", "1"))
         yield [base for base, _ in started]
     finally:
         for _, proc in started:
             _stop(proc)
+        worker.terminate()
+        worker.wait(timeout=30)
         postgres_server.drop_database(url)
 
 
