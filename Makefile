@@ -9,6 +9,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8050
+# Worker processes of `make run`/`make serve` (empty: one per processor; 0: a single waitress process).
+WORKERS ?=
 PYTEST_ARGS ?=
 # Test processes in parallel (pytest-xdist): one per processor, at most 4 (each starts its own PostgreSQL,
 # Chromium and app server, and the browsers use the processors fully); PYTEST_WORKERS=0 runs one process.
@@ -39,7 +41,7 @@ init: venv
 	$(BIN)/innovation-monitor init
 
 serve: venv
-	$(BIN)/innovation-monitor serve --host $(HOST) --port $(PORT)
+	$(BIN)/innovation-monitor serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 lint: venv
 	$(BIN)/ruff check indicators dashboards tests benchmarks tools app.py
