@@ -98,6 +98,7 @@ def run_gunicorn(load: Callable[[], Callable], *, host: str, port: int, workers:
         "forwarded_allow_ips": "",  # gunicorn trusts no header itself: TrustedProxy decides
         "control_socket_disable": True,  # gunicorn 24+ opens ~/.gunicorn/gunicorn.ctl: one per user, not ours
         "proc_name": "innovation-monitor", "accesslog": None, "errorlog": "-", "loglevel": "warning",
+        "worker_exit": _leave_at_once,
     }
 
     class Server(BaseApplication):
@@ -109,4 +110,15 @@ def run_gunicorn(load: Callable[[], Callable], *, host: str, port: int, workers:
             return app()
 
     Server().run()
+
+
+def _leave_at_once(_server: object, _worker: object) -> None:
+    """A stopping worker runs its exit handlers (the export browser closes in order), then leaves without the
+    interpreter's teardown of pandas, plotly and Dash, which takes 2-4 s and would hold up a restart."""
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    os._exit(0)
 

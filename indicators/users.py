@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indicators import queries, store
@@ -285,10 +286,6 @@ class _MemoryCounts:
     def _view(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
         return {k: replace(r) for k in keys if (r := self._records.get(k)) is not None and r.last >= forget_before}
 
-    def read(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
-        with self._lock:
-            return self._view(keys, forget_before)
-
     @contextmanager
     def holding(self, keys: list[str], forget_before: float) -> Iterator[dict[str, _Failures]]:
         """The records of ``keys``, held alone until the block ends, then stored as the block left them."""
@@ -319,10 +316,6 @@ class _DatabaseCounts:
         rows = conn.execute(select(SignInFailure.key, SignInFailure.count, SignInFailure.last).where(
             SignInFailure.key.in_(keys), SignInFailure.last >= forget_before))
         return {row.key: _Failures(row.count, row.last) for row in rows}
-
-    def read(self, keys: list[str], forget_before: float) -> dict[str, _Failures]:
-        with self._engine().connect() as conn:
-            return self._select(conn, keys, forget_before)
 
     @contextmanager
     def holding(self, keys: list[str], forget_before: float) -> Iterator[dict[str, _Failures]]:
@@ -357,13 +350,15 @@ class SignInLimiter:
     :meth:`succeeded` takes the reservation back.
 
     With ``engine`` (a function giving the engine) the counts live in the database, shared by every server
-    process and host (what the web app uses); without, in this process's memory.
+    process and host (what the web app uses), and in this process's memory while the database refuses to
+    write; without, in this process's memory.
     """
 
     def __init__(self, free: int = 5, base: float = 1.0, cap: float = 300.0, address_free: int = 20,
                  forget: float = 3600.0, *, engine: Callable[[], Engine] | None = None):
         self.free, self.base, self.cap, self.address_free, self.forget = free, base, cap, address_free, forget
         self._counts: _MemoryCounts | _DatabaseCounts = _DatabaseCounts(engine) if engine else _MemoryCounts()
+        self._fallback = _MemoryCounts() if engine else None
 
     def _delay(self, count: int, free: int) -> float:
         """Seconds an attempt must wait after the previous one when ``count`` failures are on record."""
@@ -383,28 +378,49 @@ class SignInLimiter:
                 longest = max(longest, record.last + self._delay(record.count, free) - now)
         return longest
 
+    def _apply(self, keys: list[str], now: float, change: Callable[[dict[str, _Failures]], float]) -> float:
+        """``change(records)`` on the held records of ``keys``. When the database refuses (read-only, locked
+        past the busy timeout, unreachable), the counts of this process stand in, and the log says so: sign-in
+        keeps working and guesses stay limited, per process, until the database writes again."""
+        try:
+            with self._counts.holding(keys, now - self.forget) as records:
+                return change(records)
+        except SQLAlchemyError as exc:
+            if self._fallback is None:
+                raise
+            security_log.error("failed sign-ins counted in this process only: the database refused (%s)", exc)
+            with self._fallback.holding(keys, now - self.forget) as records:
+                return change(records)
+
     def wait(self, name: str, address: str) -> float:
         """Seconds until ``name`` may be tried from ``address`` (0: now)."""
         now, counted = time.time(), self._counted(name, address)
-        return self._wait(self._counts.read([k for k, _ in counted], now - self.forget), counted, now)
+        return self._apply([k for k, _ in counted], now, lambda records: self._wait(records, counted, now))
 
     def reserve(self, name: str, address: str) -> float:
         """0 if the attempt may check a password now (it is counted as a failure until :meth:`succeeded`);
         otherwise the seconds to wait, and nothing is counted."""
         now, counted = time.time(), self._counted(name, address)
-        with self._counts.holding([k for k, _ in counted], now - self.forget) as records:
+
+        def count(records: dict[str, _Failures]) -> float:
             wait = self._wait(records, counted, now)
             if wait > 0:
                 return math.ceil(wait)
             for key, _free in counted:
                 record = records.get(key)
                 records[key] = _Failures(1 if record is None else record.count + 1, now)
-        return 0.0
+            return 0.0
+
+        return self._apply([k for k, _ in counted], now, count)
 
     def succeeded(self, name: str, address: str) -> None:
         """The reserved attempt signed in: the pair starts afresh, and the address is not charged for it."""
         (pair, _), (alone, _) = self._counted(name, address)
-        with self._counts.holding([pair, alone], time.time() - self.forget) as records:
+
+        def forgive(records: dict[str, _Failures]) -> float:
             records.pop(pair, None)
             if alone in records:
                 records[alone].count = max(0, records[alone].count - 1)
+            return 0.0
+
+        self._apply([pair, alone], time.time(), forgive)

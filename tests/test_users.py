@@ -342,3 +342,13 @@ def test_a_cookie_from_before_session_versions_signs_nobody_in():
     from dashboards._auth import load_user
 
     assert load_user("1") is None and load_user("1:x") is None and load_user("") is None
+
+
+def test_while_the_database_refuses_to_write_failures_are_counted_in_the_process(seeded_engine, clock):
+    limiter = SignInLimiter(engine=lambda: seeded_engine)
+    fail(limiter, "alice", times=2)  # in the database
+    broken = db.make_engine("sqlite:////nonexistent-folder/refuses.sqlite3")
+    limiter._counts = users._DatabaseCounts(lambda: broken)  # the database goes away
+    fail(limiter, "alice", times=5)  # counted in this process: five free attempts of its own
+    assert limiter.reserve("alice", HOME) == 1
+    broken.dispose()
