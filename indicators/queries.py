@@ -6,6 +6,9 @@ catalog rows ``init`` brings up to date) stay beside that write in ``store``: th
 ``observations`` answers both "what is the current value" and "what was known on date D" (``as_of``): a
 version is visible on D when it had been published by D (or, with no recorded publication date, loaded by
 D) and was not retracted by a revert; of the visible versions of a value the one loaded last wins.
+``observation_changes`` reads, in one transaction, what the batches after a data version did to the
+current observations: the keys they touched and the current rows of those keys (``snapshot`` applies them
+to the observations it holds instead of reading every one again).
 
 ``table_page``, ``table_count`` and ``table_chunks`` read the data table a page shows: one page of it, its
 size, or all of it in chunks for a streamed download, filtered and sorted in the database. A
@@ -15,9 +18,11 @@ size, or all of it in chunks for a streamed download, filtered and sorted in the
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
@@ -44,7 +49,7 @@ from indicators.models import (
     User,
     table_of,
 )
-from indicators.store import as_of_cutoff
+from indicators.store import KEY, as_of_cutoff
 
 OBS = table_of(Observation)
 HIST = table_of(ObservationHistory)
@@ -64,6 +69,7 @@ TABLE_NUMERIC = {"year", "value", "batch", "version"}
 TABLE_OPERATORS = {"=", "!=", "<", "<=", ">", ">=", "contains", "startswith", "blank"}
 TABLE_ORDER = ["indicator", "region", "year", "version"]  # the default order, and the tie-break of any other
 MAX_TABLE_CODES = 1_000  # indicators or regions chosen at once: more than exist, far fewer than a driver binds
+CHANGE_CHUNK = 300  # ids or keys per IN list when reading changes: 900 bound values, within every driver's limit
 
 
 def _version_columns(table, id_column):
@@ -119,22 +125,59 @@ def _read(engine: Engine, statement) -> pd.DataFrame:
     """Rows straight from the driver's cursor into columns: SQLAlchemy's Row objects cost seconds per
     million rows. Date-times arrive as text from SQLite and are parsed here, the same on every database."""
     with engine.connect() as conn:
-        result = conn.execute(statement)
-        columns = list(result.keys())
-        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=columns)
+        return _read_on(conn, statement)
+
+
+def _read_on(conn: Connection, statement) -> pd.DataFrame:
+    """:func:`_read` on the caller's connection (in its transaction)."""
+    result = conn.execute(statement)
+    return _records(list(result.keys()), result.cursor.fetchall())
+
+
+def _records(columns: list[str], rows: Sequence) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=columns)
     for col in ("known_from", "created_at"):
         if col in frame and len(frame) and not pd.api.types.is_datetime64_any_dtype(frame[col]):
             frame[col] = pd.to_datetime(frame[col], format="ISO8601")
     return frame
 
 
+@dataclass(frozen=True)
+class ObservationLabels:
+    """What :func:`observations` adds to the stored rows from other tables: each indicator's unit
+    (``indicator_code``, ``unit``) and each publication's publisher and title (``publication_id``,
+    ``publisher``, ``publication``)."""
+
+    units: pd.DataFrame
+    publications: pd.DataFrame
+
+    def same_as(self, other: ObservationLabels) -> bool:
+        return self.units.equals(other.units) and self.publications.equals(other.publications)
+
+
+def observation_labels(engine: Engine) -> ObservationLabels:
+    """The units, publishers and titles :func:`observations` adds to the stored rows."""
+    with engine.connect() as conn:
+        return _labels_on(conn)
+
+
+def _labels_on(conn: Connection) -> ObservationLabels:
+    units = _read_on(conn, select(Indicator.code.label("indicator_code"), Indicator.unit_en.label("unit"))
+                     .order_by(Indicator.code))
+    pubs = _read_on(conn, select(Publication.id.label("publication_id"), Publication.publisher_zh.label("publisher"),
+                                 Publication.title_zh.label("publication")).order_by(Publication.id))
+    return ObservationLabels(units, pubs)
+
+
 def _decorate(engine: Engine, frame: pd.DataFrame) -> pd.DataFrame:
     """Rename to the public column names, add the unit and the publication's publisher and title, and sort."""
-    units = _read(engine, select(Indicator.code.label("indicator_code"), Indicator.unit_en.label("unit")))
-    frame = frame.merge(units, on="indicator_code", how="left")
-    pubs = _read(engine, select(Publication.id.label("publication_id"), Publication.publisher_zh.label("publisher"),
-                                Publication.title_zh.label("publication")))
-    frame = frame.merge(pubs, on="publication_id", how="left")
+    return _labelled_rows(frame, observation_labels(engine))
+
+
+def _labelled_rows(frame: pd.DataFrame, labels: ObservationLabels) -> pd.DataFrame:
+    """:func:`_decorate` with the labels already read."""
+    frame = frame.merge(labels.units, on="indicator_code", how="left")
+    frame = frame.merge(labels.publications, on="publication_id", how="left")
     frame = frame.rename(
         columns={"indicator_code": "indicator", "region_code": "region", "batch_id": "batch"}, errors="raise"
     )
@@ -178,6 +221,103 @@ def data_version(engine: Engine) -> tuple[int, int]:
     with engine.connect() as conn:
         row = conn.execute(select(func.max(Batch.id), func.count(Batch.id))).one()
     return (row[0] or 0, row[1] or 0)
+
+
+@dataclass(frozen=True)
+class ObservationChanges:
+    """What the batches after a data version did to the current observations, read in one transaction.
+
+    ``keys`` (indicator, region, year) holds every key whose current value those batches may have changed:
+    the values they wrote (the current rows of those batches), the values they replaced or retracted (history
+    rows superseded by them), and the keys of every history row of a batch they reverted. A value a revert
+    restores is one the reverted batch had replaced; that batch's own value for the key is then either current
+    (the revert retracts it: superseded by the revert) or already in the history (withdrawn earlier), so its
+    key is listed either way. ``rows`` are the current observations of those keys, as :func:`observations`
+    gives them. Every other key is as it was, except the values of the ``reverted`` batches: a revert removes
+    them, and the history of a region it deletes goes too (``store._remove_created_regions``), so those cannot
+    always be listed by key. ``keys`` and ``rows`` are None when there are more keys than the limit asked for.
+    ``n_current`` and ``newest`` (the number of current observations, their highest id) let the caller check
+    what it builds from these against the table.
+    """
+
+    version: tuple[int, int]
+    batches: pd.DataFrame
+    reverted: list[int]
+    keys: pd.DataFrame | None
+    rows: pd.DataFrame | None
+    n_current: int  # how many current observations there are
+    newest: int  # the highest id of a current observation (0: none)
+    labels: ObservationLabels
+
+
+@contextmanager
+def _one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction whose statements all see the same state (PostgreSQL's default, READ COMMITTED,
+    gives each statement its own; a SQLite transaction in WAL mode keeps one from its first read)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def observation_changes(engine: Engine, since: int, *, limit: int) -> ObservationChanges:
+    """What the batches with an id above ``since`` did to the current observations (see
+    :class:`ObservationChanges`); at most ``limit`` keys are read."""
+    with _one_snapshot(engine) as conn:
+        batches = _read_on(conn, select(table_of(Batch)).order_by(Batch.id))
+        ids = batches["id"].to_numpy(dtype="int64") if len(batches) else np.zeros(0, dtype="int64")
+        version = (int(ids.max()) if len(ids) else 0, len(ids))
+        later = batches[ids > since]
+        new = [int(i) for i in later["id"]]
+        reverted = sorted({int(i) for i in later["reverts_batch_id"].dropna()})
+        keys = _changed_keys(conn, [(OBS, OBS.c.batch_id, new), (HIST, HIST.c.superseded_by_batch_id, new),
+                                    (HIST, HIST.c.batch_id, reverted)], limit)
+        # count(*) and max(id) apart: SQLite counts a table's rows from its b-tree, and finds max(id) at its end
+        n_current = conn.execute(select(func.count()).select_from(OBS)).scalar_one()
+        newest = conn.execute(select(func.max(OBS.c.id))).scalar_one()
+        labels = _labels_on(conn)
+        rows = None if keys is None else _current_rows(conn, keys, labels)
+    frame = None if keys is None else pd.DataFrame(keys, columns=["indicator", "region", "year"])
+    return ObservationChanges(version=version, batches=batches, reverted=reverted, keys=frame, rows=rows,
+                              n_current=int(n_current or 0), newest=int(newest or 0), labels=labels)
+
+
+def _changed_keys(conn: Connection, sources: list[tuple], limit: int) -> list[tuple] | None:
+    """The distinct keys of the rows of each (table, column, ids) source whose column is one of the ids;
+    sorted; None when there are more than ``limit``."""
+    found: set[tuple] = set()
+    for table, column, ids in sources:
+        for i in range(0, len(ids), CHANGE_CHUNK):
+            statement = select(*[table.c[c] for c in KEY]).where(column.in_(ids[i:i + CHANGE_CHUNK])).distinct()
+            found.update((code, region, int(year)) for code, region, year in conn.execute(statement))
+            if len(found) > limit:
+                return None
+    return sorted(found)
+
+
+def _current_rows(conn: Connection, keys: list[tuple], labels: ObservationLabels) -> pd.DataFrame:
+    """The current observations of these keys, as :func:`observations` gives them."""
+    columns: list[str] = []
+    rows: list = []
+    current = select(*_version_columns(OBS, OBS.c.id), literal("current").label("status"))
+    for i in range(0, len(keys), CHANGE_CHUNK):
+        result = conn.execute(current.where(_any_key(keys[i:i + CHANGE_CHUNK])))
+        columns = list(result.keys())
+        rows.extend(result.cursor.fetchall())
+    if not rows:
+        return pd.DataFrame(columns=OBSERVATION_OUTPUT + ["known_from"])
+    return _labelled_rows(_records(columns, rows), labels)
+
+
+def _any_key(keys: list[tuple]) -> ColumnElement:
+    """``(indicator, region, year)`` is one of ``keys`` (sorted), as conditions on each indicator x region
+    that look the keys up in the unique index: SQLite scans the whole index for a row value ``IN`` list."""
+    pairs: dict[tuple, list[int]] = {}
+    for code, region, year in keys:
+        pairs.setdefault((code, region), []).append(year)
+    return or_(*[and_(OBS.c.indicator_code == code, OBS.c.region_code == region, OBS.c.year.in_(years))
+                 for (code, region), years in pairs.items()])
 
 
 def batch_history(engine: Engine, batch_id: int) -> pd.DataFrame:
