@@ -9,6 +9,7 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
+import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboards._common import (
@@ -33,6 +34,7 @@ from indicators.i18n import fmt_number, fmt_value, normalise_lang, t
 dash.register_page(__name__, path="/trend", order=1, nav_key="nav.trend", title="趋势 Trend")
 
 PAGE = "trend"
+SOURCE_COLUMNS = ("region", "year", "value", "flags", "citation", "source", "confidence")  # the source table's
 
 
 def default_indicator(catalog) -> str:
@@ -134,24 +136,37 @@ def year_bounds(indicator: str):
 def update(indicator: str, regions: list[str] | None, years: list[int] | None, vintages: list[str] | None,
            screen: str | None, lang: str):
     lang = normalise_lang(lang)
+    snap = current()
     links = export_links("trend", lang, indicator=indicator, regions=",".join(regions or []) or None,
                          years=",".join(str(y) for y in years) if years else None,
-                         vintages="1" if vintages else None, citation=views.view_citation(current(), indicator, lang))
-    fig, why, sources = render(current(), indicator, regions or [], years, bool(vintages), lang)
-    title = fig.layout.title.text
-    fig.update_layout(title=None, margin={"t": 20})  # the page shows the title as a heading, which wraps on phones
+                         vintages="1" if vintages else None, citation=views.view_citation(snap, indicator, lang))
+    view, why, sources = _render(snap, indicator, regions or [], years, bool(vintages), lang)
+    # the figure goes out as the plain dict it was built as (no plotly objects on the way); the page shows the
+    # title as a heading, which wraps on phones
+    layout = dict(view.spec["layout"])
+    title, layout["title"] = layout["title"]["text"], {}
+    layout["margin"] = {**layout["margin"], "t": 20}
+    fig = {**view.spec, "layout": layout}
     if is_phone(screen):
-        figures.for_phone(fig)
+        fig = figures.for_phone(go.Figure(fig))
     return fig, why, sources, links, title
 
 
 def render(snap, indicator: str, regions: list[str], years, show_vintages: bool, lang: str):
     """The figure, the status explanation and the source table (a plain function: tested directly)."""
+    view, why, sources = _render(snap, indicator, regions, years, show_vintages, lang)
+    return view.figure, why, sources
+
+
+def _render(snap, indicator: str, regions: list[str], years, show_vintages: bool, lang: str):
     ind = snap.catalog.indicators[indicator]
     home = snap.catalog.programme.home_region
     view = views.trend_view(snap, indicator, lang=lang, regions=regions, years=years, vintages=show_vintages)
     unit = snap.catalog.units[ind.unit]
-    return view.figure, _why(view.assessment, lang, home in (regions or [home])), _sources(view.series, snap, ind, unit, lang)
+    show_targets = home in (regions or [home])
+    # the explanation depends only on the indicator, the language and whether the home region is shown
+    why = snap.memo((PAGE, "why", indicator, lang, show_targets), lambda: _why(view.assessment, lang, show_targets))
+    return view, why, _sources(view.series, snap, ind, unit, lang)
 
 
 def _why(rows: pd.DataFrame, lang: str, show_targets: bool):
@@ -178,7 +193,6 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
     title = html.H2(t("trend.sources", lang), className="h6")
     if series.empty:
         return [title, empty_state(t("empty.no_data", lang), link=nav_href("/upload", lang), link_text=t("nav.upload", lang))]
-    rows = series.sort_values(["region", "year"])
     heads = [t(k, lang) for k in ("common.region", "common.year", "common.value", "common.publication",
                                   "common.source", "common.confidence")]
     header = html.Thead(html.Tr([html.Th(h) for h in heads]))
@@ -186,14 +200,18 @@ def _sources(series: pd.DataFrame, snap, ind, unit, lang: str):
     def cell(n: int, children, **kw):  # on a phone the row is a card and each cell says what it is
         return html.Td(children, **{"data-label": heads[n]}, **kw)
 
+    # plain lists, not a frame's rows: the table is built on every change of the view
+    columns = {c: series[c].tolist() for c in SOURCE_COLUMNS}
+    order = sorted(range(len(series)), key=lambda i: (columns["region"][i], columns["year"][i]))
+    unit_name = unit.name.pick(lang)
     body = html.Tbody([
         html.Tr([
-            cell(0, snap.region_name(r.region, lang)), cell(1, r.year),
-            cell(2, [fmt_value(r.value, ind.unit, unit.name.pick(lang), lang), flag_mark(r.flags, lang)],
-                 className="text-nowrap"),
-            cell(3, r.citation), cell(4, r.source, className="im-source"),
-            cell(5, t(f"confidence.{r.confidence}", lang)),
-        ]) for r in rows.itertuples(index=False)
+            cell(0, snap.region_name(region, lang)), cell(1, year),
+            cell(2, [fmt_value(value, ind.unit, unit_name, lang), flag_mark(flags, lang)], className="text-nowrap"),
+            cell(3, citation), cell(4, source, className="im-source"),
+            cell(5, t(f"confidence.{confidence}", lang)),
+        ]) for region, year, value, flags, citation, source, confidence
+        in ([columns[c][i] for c in SOURCE_COLUMNS] for i in order)
     ])
     return [title, html.Div(dbc.Table([header, body], size="sm", striped=True, className="mb-0 im-reflow"),
                             className="im-table-frame", style={"maxHeight": "420px"})]

@@ -65,6 +65,14 @@ def citations(values: pd.DataFrame, records: Mapping[str, Mapping], lang: str) -
 def value_citations(values: pd.DataFrame, records: Mapping[str, Mapping], lang: str) -> pd.Series:
     """The citation of each value (aligned with ``values``), for hovers and table cells; ``records`` as for
     :func:`citations`."""
-    ids = values["publication_id"] if "publication_id" in values else pd.Series(None, index=values.index)
-    return pd.Series([citation(records[i], lang) if isinstance(i, str) and i in records else _text(s)
-                      for i, s in zip(ids, values["source"], strict=True)], index=values.index, dtype=object)
+    ids = values["publication_id"].tolist() if "publication_id" in values else [None] * len(values)
+    cited: dict[str, str] = {}  # many values cite the same publication: each written once
+    out = []
+    for pub_id, source in zip(ids, values["source"].tolist(), strict=True):
+        if isinstance(pub_id, str) and pub_id in records:
+            if pub_id not in cited:
+                cited[pub_id] = citation(records[pub_id], lang)
+            out.append(cited[pub_id])
+        else:
+            out.append(_text(source))
+    return pd.Series(out, index=values.index, dtype=object)

@@ -4,10 +4,15 @@ What belongs here: every chart the app shows, drawn the same way for the pages, 
 CLI, plus the status palette. Not here: data access (callers pass frames in) and export sizes or footers
 (``export`` owns those). The status colours are the Okabe-Ito colour-blind-safe palette; every status is
 also drawn with an icon and a word, so nothing depends on colour alone.
+
+The trend chart, redrawn on every change of the trend page, is built as plotly's JSON form first
+(:func:`trend_spec`, plain dicts and lists: no property validation, tens of milliseconds less per chart);
+:func:`trend` is the same figure as a validated ``go.Figure``, and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import textwrap
@@ -28,6 +33,7 @@ PATH_COLOUR = "#555555"
 # Phones: a region name longer than this wraps onto lines of about this many characters (CJK count double).
 LABEL_WIDTH = 18
 PHONE_TITLE_WIDTH = 34  # a phone's chart title wraps here (CJK: half)
+HOVER_COLUMNS = ("flags", "confidence", "citation", "source")  # besides year and value, what a hover says
 
 # status code -> (colour, icon, text colour on the colour)
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
@@ -56,38 +62,56 @@ DEFAULT_STYLE = ("#BBBBBB", "?", "#000000")
 
 # A small template instead of "plotly_white": assigning a template copies it, and the built-in ones carry
 # defaults for every trace type (tens of milliseconds per figure).
-TEMPLATE = go.layout.Template(layout={
+TEMPLATE_LAYOUT = {
     "paper_bgcolor": "white", "plot_bgcolor": "white", "colorway": [HOME_COLOUR, *PEER_COLOURS],
     "xaxis": {"gridcolor": "#EBEEF2", "linecolor": "#C9CED6", "ticks": "", "zeroline": False},
     "yaxis": {"gridcolor": "#EBEEF2", "linecolor": "#C9CED6", "ticks": "", "zeroline": False},
     "hovermode": "closest",
-})
+}
+TEMPLATE = go.layout.Template(layout=TEMPLATE_LAYOUT)
 
 
 def status_style(status: str) -> tuple[str, str, str]:
     return STATUS_STYLE.get(status, DEFAULT_STYLE)
 
 
+def _base_layout(title: str | None) -> dict:
+    return {
+        "font": {"family": FONT_FAMILY, "size": 13, "color": "#222222"},
+        "title": {"text": title, "x": 0.01, "xanchor": "left"} if title else None,
+        "margin": {"l": 60, "r": 30, "t": 60 if title else 20, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        "hoverlabel": {"font": {"family": FONT_FAMILY}, "align": "left"},  # lines of a source read from the left
+        "separators": ".,",
+    }
+
+
 def base_layout(fig: go.Figure, *, title: str | None = None, height: int | None = None) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        font={"family": FONT_FAMILY, "size": 13, "color": "#222222"},
-        title={"text": title, "x": 0.01, "xanchor": "left"} if title else None,
-        margin={"l": 60, "r": 30, "t": 60 if title else 20, "b": 50},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
-        hoverlabel={"font": {"family": FONT_FAMILY}, "align": "left"},  # lines of a source read from the left
-        separators=".,",
-    )
+    fig.update_layout(template=TEMPLATE, **_base_layout(title))
     if height:
         fig.update_layout(height=height)
     return fig
+
+
+def base_layout_spec(*, title: str | None = None) -> dict:
+    """:func:`base_layout` as plotly's JSON form of a layout (for a figure built as a dict)."""
+    layout = {"template": {"layout": copy.deepcopy(TEMPLATE_LAYOUT)}, **_base_layout(title)}
+    if layout["title"] is None:
+        del layout["title"]
+    return layout
 
 
 def _phone(fig: go.Figure, *, layout: dict | None = None, traces: dict[int, dict] | None = None,
            annotations: dict[int, dict] | None = None) -> None:
     """Declare how the figure changes on a phone (applied by :func:`for_phone`): layout updates, and trace
     and annotation updates by index. Kept in ``layout.meta`` so a builder states its phone form beside its own."""
-    meta = dict(fig.layout.meta or {})
+    fig.update_layout(meta=_phone_meta(fig.layout.meta, layout=layout, traces=traces, annotations=annotations))
+
+
+def _phone_meta(meta: dict | None, *, layout: dict | None = None, traces: dict[int, dict] | None = None,
+                annotations: dict[int, dict] | None = None) -> dict:
+    """``layout.meta`` with the phone form's changes added (:func:`_phone`, for a figure built as a dict)."""
+    meta = dict(meta or {})
     phone = dict(meta.get("phone", {}))
     if layout:
         phone["layout"] = {**phone.get("layout", {}), **layout}
@@ -95,7 +119,7 @@ def _phone(fig: go.Figure, *, layout: dict | None = None, traces: dict[int, dict
         if changes:
             phone[key] = {**phone.get(key, {}), **{str(i): v for i, v in changes.items()}}
     meta["phone"] = phone
-    fig.update_layout(meta=meta)
+    return meta
 
 
 def for_phone(fig: go.Figure) -> go.Figure:
@@ -162,20 +186,29 @@ def _hover(frame: pd.DataFrame, unit_code: str, unit_name: str, lang: str) -> li
     The publication is the ``citation`` column where the caller added one (``Snapshot.with_citations``),
     else the value's source text.
     """
+    none = [None] * len(frame)
+    return _hover_texts(frame["year"].tolist(), frame["value"].tolist(),
+                        frame["flags"].tolist() if "flags" in frame else none, frame["confidence"].tolist(),
+                        frame["citation"].tolist() if "citation" in frame else none, frame["source"].tolist(),
+                        unit_code, unit_name, lang)
+
+
+def _hover_texts(years: list, values: list, flag_texts: list, confidences: list, cited: list, sources: list,
+                 unit_code: str, unit_name: str, lang: str) -> list[str]:
+    """:func:`_hover` of values given as columns (plain lists, one item per value)."""
     src, conf = t("common.source", lang), t("common.confidence", lang)
-    cited = "citation" in frame
+    width = 34 if lang == "zh" else 60
     texts = []
-    for row in frame.itertuples(index=False):
-        source = str(row.citation if cited and row.citation else row.source)
+    for year, value, flag_text, confidence, citation, source in zip(years, values, flag_texts, confidences, cited,
+                                                                     sources, strict=True):
+        source = str(citation if citation else source)
         if len(source) > 160:  # keep the end: a citation ends with its date
             source = source[:130] + "…" + source[-26:]
-        flag_text = getattr(row, "flags", None)
         found = flags.codes(flag_text)
         words = "<br>" + ", ".join(f"{c} = {flags.FLAGS[c].pick(lang)}" for c in found) if found else ""
         texts.append(
-            f"<b>{row.year}</b>: {flags.with_flags(fmt_value(row.value, unit_code, unit_name, lang), flag_text)}"
-            f"{words}<br>{conf}: {t('confidence.' + str(row.confidence), lang)}<br>{src}: "
-            f"{_wrap(source, 34 if lang == 'zh' else 60)}"
+            f"<b>{year}</b>: {flags.with_flags(fmt_value(value, unit_code, unit_name, lang), flag_text)}"
+            f"{words}<br>{conf}: {t('confidence.' + str(confidence), lang)}<br>{src}: {_wrap(source, width)}"
         )
     return texts
 
@@ -253,67 +286,155 @@ def trend(
     ``path`` / ``projection``: frames with year and value. ``vintages``: earlier versions (year, value,
     source, confidence). ``editions``: dicts with year and label, drawn as breaks on rank charts.
     """
-    fig = go.Figure()
-    regions = [home_region] + sorted(r for r in series["region"].unique() if r != home_region)
+    return go.Figure(trend_spec(
+        series, lang=lang, indicator_name=indicator_name, unit_code=unit_code, unit_name=unit_name,
+        region_names=region_names, home_region=home_region, milestones=milestones, path=path,
+        projection=projection, vintages=vintages, editions=editions, rank=rank, title=title))
+
+
+def trend_spec(
+    series: pd.DataFrame,
+    *,
+    lang: str,
+    indicator_name: str,
+    unit_code: str,
+    unit_name: str,
+    region_names: dict[str, str],
+    home_region: str,
+    milestones: Sequence[dict] = (),
+    path: pd.DataFrame | None = None,
+    projection: pd.DataFrame | None = None,
+    vintages: pd.DataFrame | None = None,
+    editions: Sequence[dict] = (),
+    rank: bool = False,
+    title: str | None = None,
+) -> dict:
+    """:func:`trend` as plotly's JSON form (``{"data": [...], "layout": {...}}``, plain Python values): what
+    the trend page sends, without building and validating plotly objects on every change."""
+    traces: list[dict] = []
+    meta: dict = {}
+    columns = _value_columns(series)
+    present = set(columns["region"])
+    regions = [home_region] + sorted(r for r in present if r != home_region)
     bridges = []
-    for n, region in enumerate(r for r in regions if r in set(series["region"])):
-        part = series[series["region"] == region].sort_values("year")
+    for n, region in enumerate(r for r in regions if r in present):
+        rows = sorted((i for i, r in enumerate(columns["region"]) if r == region), key=lambda i: columns["year"][i])
+        years = [columns["year"][i] for i in rows]
+        values = [columns["value"][i] for i in rows]
+        picked = {c: [columns[c][i] for i in rows] for c in HOVER_COLUMNS}
+        hovers = _hover_texts(years, values, picked["flags"], picked["confidence"], picked["citation"],
+                              picked["source"], unit_code, unit_name, lang)
         colour = HOME_COLOUR if region == home_region else PEER_COLOURS[n % len(PEER_COLOURS)]
-        gapped = _with_gaps(part)
-        fig.add_trace(go.Scatter(
-            x=gapped["year"], y=gapped["value"], name=region_names.get(region, region), mode="lines+markers",
-            line={"color": colour, "width": 3 if region == home_region else 2}, connectgaps=False,
-            marker={"size": 8 if region == home_region else 6},
-            hovertext=_hover(gapped, unit_code, unit_name, lang), hoverinfo="text",
-        ))
-        bridges.append((part, colour))
-    for part, colour in bridges:  # after the regions: the legend lists the regions first
-        _bridge(fig, part, colour, lang)
+        xs, ys, texts = _gapped(years, values, hovers)
+        traces.append({
+            "type": "scatter", "x": xs, "y": ys, "name": region_names.get(region, region), "mode": "lines+markers",
+            "line": {"color": colour, "width": 3 if region == home_region else 2}, "connectgaps": False,
+            "marker": {"size": 8 if region == home_region else 6}, "hovertext": texts, "hoverinfo": "text",
+        })
+        bridges.append((years, values, colour))
+    for years, values, colour in bridges:  # after the regions: the legend lists the regions first
+        bridge = _bridge_spec(years, values, colour, lang,
+                              named=any(tr.get("legendgroup") == "bridge" for tr in traces))
+        if bridge:
+            traces.append(bridge)
     if vintages is not None and len(vintages):
-        fig.add_trace(go.Scatter(
-            x=vintages["year"], y=vintages["value"], name=t("common.earlier_vintage", lang), mode="markers",
-            marker={"symbol": "circle-open", "size": 11, "color": HOME_COLOUR, "line": {"width": 2}},
-            hovertext=_hover(vintages, unit_code, unit_name, lang), hoverinfo="text",
-        ))
+        traces.append({
+            "type": "scatter", "x": _plain(vintages["year"]), "y": _plain(vintages["value"]),
+            "name": t("common.earlier_vintage", lang), "mode": "markers",
+            "marker": {"symbol": "circle-open", "size": 11, "color": HOME_COLOUR, "line": {"width": 2}},
+            "hovertext": _hover(vintages, unit_code, unit_name, lang), "hoverinfo": "text",
+        })
     if path is not None and len(path):
-        fig.add_trace(go.Scatter(
-            x=path["year"], y=path["value"], name=t("common.required_path", lang), mode="lines",
-            line={"color": PATH_COLOUR, "dash": "dot", "width": 1.5}, hoverinfo="skip",
-        ))
+        traces.append({
+            "type": "scatter", "x": _plain(path["year"]), "y": _plain(path["value"]),
+            "name": t("common.required_path", lang), "mode": "lines",
+            "line": {"color": PATH_COLOUR, "dash": "dot", "width": 1.5}, "hoverinfo": "skip",
+        })
     if projection is not None and len(projection):
-        fig.add_trace(go.Scatter(
-            x=projection["year"], y=projection["value"], name=t("common.projection", lang), mode="lines",
-            line={"color": HOME_COLOUR, "dash": "dash", "width": 1.5}, opacity=0.7, hoverinfo="skip",
-        ))
+        traces.append({
+            "type": "scatter", "x": _plain(projection["year"]), "y": _plain(projection["value"]),
+            "name": t("common.projection", lang), "mode": "lines",
+            "line": {"color": HOME_COLOUR, "dash": "dash", "width": 1.5}, "opacity": 0.7, "hoverinfo": "skip",
+        })
     for m in milestones:
         low, high = m.get("band_low"), m.get("band_high")
-        error = None
+        label = f"{t('common.target', lang)} {m['year']}: {m['label']}"
+        trace = {
+            "type": "scatter", "x": [m["year"]], "y": [m["value"]], "name": label,
+            "mode": "markers+text", "text": [m["label"]], "textposition": "top left",  # the last year: text leftwards
+            "textfont": {"color": TARGET_COLOUR},
+            "marker": {"symbol": "star", "size": 14, "color": TARGET_COLOUR},
+            "hovertext": [label], "hoverinfo": "text",
+        }
         if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
-            error = {"type": "data", "symmetric": False, "array": [high - m["value"]],
-                     "arrayminus": [m["value"] - low], "color": TARGET_COLOUR, "thickness": 2, "width": 10}
-        fig.add_trace(go.Scatter(
-            x=[m["year"]], y=[m["value"]], name=f"{t('common.target', lang)} {m['year']}: {m['label']}",
-            mode="markers+text", text=[m["label"]], textposition="top left",  # the last year: text leftwards
-            textfont={"color": TARGET_COLOUR}, error_y=error,
-            marker={"symbol": "star", "size": 14, "color": TARGET_COLOUR},
-            hovertext=[f"{t('common.target', lang)} {m['year']}: {m['label']}"], hoverinfo="text",
-        ))
-        _phone(fig, traces={len(fig.data) - 1: {"mode": "markers"}})  # a phone: the legend names the target
-    _edition_lines(fig, editions, lang)
-    base_layout(fig, title=title or indicator_name)
-    fig.update_xaxes(title=t("common.year", lang), dtick=1 if _span(series) <= 16 else 2, tickformat="d")
-    y_title = t("common.rank", lang) if rank else unit_name
-    fig.update_yaxes(title=y_title, autorange="reversed" if rank else True, rangemode="normal",
-                     zeroline=False)
-    values = series["value"].dropna()
-    if rank and len(values):
+            trace["error_y"] = {"type": "data", "symmetric": False, "array": [high - m["value"]],
+                                "arrayminus": [m["value"] - low], "color": TARGET_COLOUR, "thickness": 2, "width": 10}
+        traces.append(trace)
+        meta = _phone_meta(meta, traces={len(traces) - 1: {"mode": "markers"}})  # a phone: the legend names the target
+    shapes, annotations, short = _edition_marks(editions, lang)
+    if short:
+        meta = _phone_meta(meta, annotations=short)
+    layout = base_layout_spec(title=title or indicator_name)
+    if shapes:
+        layout["shapes"], layout["annotations"] = shapes, annotations
+    if meta:
+        layout["meta"] = meta
+    layout["xaxis"], layout["yaxis"] = _trend_axes(columns["year"], columns["value"], rank=rank, unit_name=unit_name,
+                                                   lang=lang)
+    return {"data": traces, "layout": layout}
+
+
+def _trend_axes(years: list, values: list, *, rank: bool, unit_name: str, lang: str) -> tuple[dict, dict]:
+    """The trend chart's x and y axes: a tick a year (every other over a long span), ranks from 1 at the top."""
+    years = [y for y in years if y is not None]
+    span = max(years) - min(years) if years else 0
+    xaxis: dict = {"title": {"text": t("common.year", lang)}, "dtick": 1 if span <= 16 else 2, "tickformat": "d"}
+    yaxis: dict = {"title": {"text": t("common.rank", lang) if rank else unit_name},
+                   "autorange": "reversed" if rank else True, "rangemode": "normal", "zeroline": False}
+    values = [v for v in values if v is not None]
+    if rank and values:
         # rank 1 on top, never a rank 0 or 0.5 on the axis
-        top, bottom = 0.5, float(values.max()) + 0.5  # from rank 1: third place is not drawn at the top
-        fig.update_yaxes(autorange=False, range=[bottom, top], dtick=1 if bottom <= 16 else None)
-    elif values.nunique() == 1:
-        v = float(values.iloc[0])
-        fig.update_yaxes(range=[v * 0.8, v * 1.2] if v else [-1, 1])  # one value: no hair-splitting ticks
-    return fig
+        top, bottom = 0.5, float(max(values)) + 0.5  # from rank 1: third place is not drawn at the top
+        yaxis.update(autorange=False, range=[bottom, top])
+        if bottom <= 16:
+            yaxis["dtick"] = 1
+    elif len(set(values)) == 1:
+        v = float(values[0])
+        yaxis["range"] = [v * 0.8, v * 1.2] if v else [-1, 1]  # one value: no hair-splitting ticks
+    return xaxis, yaxis
+
+
+def _plain(column: pd.Series) -> list:
+    """A column as a JSON-ready list: Python numbers, None for a missing value."""
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v for v in column.tolist()]
+
+
+def _value_columns(series: pd.DataFrame) -> dict[str, list]:
+    """The columns of ``series`` the trend chart reads, as lists (a missing flags or citation column: Nones)."""
+    none = [None] * len(series)
+    return {"region": series["region"].tolist(), "year": _plain(series["year"]), "value": _plain(series["value"]),
+            **{c: series[c].tolist() if c in series else none for c in HOVER_COLUMNS}}
+
+
+def _gapped(years: list, values: list, hovers: list) -> tuple[list, list, list]:
+    """One region's points with an empty point for every missing year between its first and last, so a line
+    breaks where there are no data instead of joining 2017 to 2022 as if the years between were known (an
+    empty point has no hover: plotly draws and hovers nothing there)."""
+    if len(years) < 2 or years[-1] - years[0] + 1 == len(years):
+        return years, values, hovers
+    xs: list = []
+    ys: list = []
+    texts: list = []
+    for n, (year, value, hover) in enumerate(zip(years, values, hovers, strict=True)):
+        if n and year - years[n - 1] > 1:
+            gap = range(years[n - 1] + 1, year)
+            xs += gap
+            ys += [None] * len(gap)
+            texts += [""] * len(gap)
+        xs.append(year)
+        ys.append(value)
+        texts.append(hover)
+    return xs, ys, texts
 
 
 def _with_gaps(part: pd.DataFrame) -> pd.DataFrame:
@@ -329,41 +450,54 @@ def _with_gaps(part: pd.DataFrame) -> pd.DataFrame:
 
 def _bridge(fig: go.Figure, part: pd.DataFrame, colour: str, lang: str) -> None:
     """A thin dotted line across each run of missing years, named once in the legend ("no data between")."""
-    years = part["year"].astype(int).to_numpy()
+    named = any(getattr(tr, "legendgroup", None) == "bridge" for tr in fig.data)
+    bridge = _bridge_spec(_plain(part["year"].astype(int)), _plain(part["value"]), colour, lang, named=named)
+    if bridge:
+        fig.add_trace(bridge)
+
+
+def _bridge_spec(years: list, values: list, colour: str, lang: str, *, named: bool) -> dict | None:
+    """:func:`_bridge` as a trace dict (None without a missing year); ``named``: the legend names it already."""
     jumps = [(i - 1, i) for i in range(1, len(years)) if years[i] - years[i - 1] > 1]
     if not jumps:
-        return
+        return None
     xs: list = []
     ys: list = []
-    values = part["value"].to_numpy()
     for a, b in jumps:
         xs += [years[a], years[b], None]
         ys += [values[a], values[b], None]
-    named = any(getattr(tr, "legendgroup", None) == "bridge" for tr in fig.data)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": colour, "dash": "dot", "width": 1.2},
-                             name=t("common.gap_bridge", lang), legendgroup="bridge", showlegend=not named,
-                             hoverinfo="skip", opacity=0.8))
+    return {"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line": {"color": colour, "dash": "dot", "width": 1.2},
+            "name": t("common.gap_bridge", lang), "legendgroup": "bridge", "showlegend": not named,
+            "hoverinfo": "skip", "opacity": 0.8}
 
 
 def _edition_lines(fig: go.Figure, editions: Sequence[dict], lang: str) -> None:
     """A dashed line before each series break (a ranking's new field, a GDP revision, a change of scope),
     with a short label; the break's full text in its hover."""
-    prefix = "断点" if lang == "zh" else "break"
-    short = {}
-    for n, e in enumerate(editions):
-        fig.add_vline(x=e["year"] - 0.5, line={"dash": "dash", "color": "#999999", "width": 1})
-        fig.add_annotation(x=e["year"] - 0.5, y=1, xref="x", yref="paper", yanchor="top", showarrow=False,
-                           bgcolor="rgba(255,255,255,0.8)",
-                           text=f"{prefix}: {e['label']}", font={"size": 10, "color": "#666666"},
-                           hovertext=e.get("note", e["label"]))
-        # a phone has about 17 px a year: the word alone, alternate breaks one line lower so they do not overlap
-        short[len(fig.layout.annotations) - 1] = {"text": prefix, "yshift": -14 * (n % 2)}
+    shapes, annotations, short = _edition_marks(editions, lang, first=len(fig.layout.annotations))
+    for shape in shapes:
+        fig.add_shape(shape)
+    for annotation in annotations:
+        fig.add_annotation(annotation)
     if short:
         _phone(fig, annotations=short)
 
 
-def _span(series: pd.DataFrame) -> int:
-    return int(series["year"].max() - series["year"].min()) if len(series) else 0
+def _edition_marks(editions: Sequence[dict], lang: str, first: int = 0) -> tuple[list[dict], list[dict], dict]:
+    """:func:`_edition_lines` as layout shapes, annotations and their phone form (by annotation index, the
+    first at ``first``)."""
+    prefix = "断点" if lang == "zh" else "break"
+    shapes, annotations, short = [], [], {}
+    for n, e in enumerate(editions):
+        x = e["year"] - 0.5
+        shapes.append({"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+                       "line": {"dash": "dash", "color": "#999999", "width": 1}})
+        annotations.append({"x": x, "y": 1, "xref": "x", "yref": "paper", "yanchor": "top", "showarrow": False,
+                            "bgcolor": "rgba(255,255,255,0.8)", "text": f"{prefix}: {e['label']}",
+                            "font": {"size": 10, "color": "#666666"}, "hovertext": e.get("note", e["label"])})
+        # a phone has about 17 px a year: the word alone, alternate breaks one line lower so they do not overlap
+        short[first + n] = {"text": prefix, "yshift": -14 * (n % 2)}
+    return shapes, annotations, short
 
 
 def progress_order(rows: pd.DataFrame) -> pd.DataFrame:

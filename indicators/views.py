@@ -8,6 +8,7 @@ edition breaks for a chart, and the one-sentence finding for a chart's subtitle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,10 +20,15 @@ from indicators.snapshot import Snapshot
 
 @dataclass
 class TrendView:
-    figure: go.Figure
+    spec: dict  # the figure in plotly's JSON form (``figures.trend_spec``): what the trend page sends
     series: pd.DataFrame
     assessment: pd.DataFrame  # the home region's rows for this indicator
     title: str
+
+    @cached_property
+    def figure(self) -> go.Figure:
+        """The figure as a validated ``go.Figure`` (for the PNG export, the briefing and the CLI)."""
+        return go.Figure(self.spec)
 
 
 def year_bounds(snap: Snapshot, indicator: str) -> tuple[int, int]:
@@ -46,12 +52,13 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     home = catalog.programme.home_region
     regions = regions or [home]
     lo, hi = years or year_bounds(snap, indicator)
-    series = snap.series(indicator, regions)
-    series = series[(series["year"] >= lo) & (series["year"] <= hi)]
+    series = snap.series(indicator)
+    series = snap.with_citations(series[series["region"].isin(regions) & series["year"].between(lo, hi)], lang)
+    # what depends only on the indicator and the language is worked out once per data version
+    rows, layers, editions, title = snap.memo(("trend_view", indicator, lang),
+                                              lambda: _indicator_parts(snap, indicator, lang))
     unit = catalog.units[ind.unit]
-    assessment = snap.assessment
-    rows = assessment[(assessment["indicator"] == indicator) & (assessment["region"] == home)]
-    milestones, path, projection = target_layers(ind, rows, lang) if home in regions else ([], None, None)
+    milestones, path, projection = layers if home in regions else ([], None, None)
     if years:  # the chosen years bound everything drawn: targets, path and projection too
         milestones = [m for m in milestones if lo <= m["year"] <= hi]
         path = None if path is None else path[path["year"].between(lo, hi)]
@@ -60,31 +67,40 @@ def trend_view(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
     if vintages:
         history = queries.observations(snap.engine, indicator=indicator, region=regions, history=True)
         vintage_rows = history[(history["status"] == "superseded") & history["year"].between(lo, hi)]
-    series = snap.with_citations(series, lang)
-    if vintage_rows is not None:
         vintage_rows = snap.with_citations(vintage_rows, lang)
-    # one line per year: a catalog break's words where a ranking's new edition falls in the same year
-    marks = {e["year"]: e for e in (edition_breaks(ind, lang) if ind.kind == "rank" else [])}
-    for b in series_breaks(ind, lang):
-        edition = marks.get(b["year"])
-        marks[b["year"]] = b if edition is None else {**b, "label": f"{b['label']}: {edition['label']}"}
-    editions = [marks[y] for y in sorted(marks) if lo < y <= hi]
-    title = chart_title(snap, indicator, lang)
+    editions = [e for e in editions if lo < e["year"] <= hi]
     if series.empty:
-        fig = figures.base_layout(go.Figure(), title=title)
-        fig.add_annotation(text=t("empty.no_data", lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
+        layout = figures.base_layout_spec(title=title)
+        layout.update(annotations=[{"text": t("empty.no_data", lang), "showarrow": False, "x": 0.5, "y": 0.5,
+                                    "xref": "paper", "yref": "paper"}],
+                      xaxis={"visible": False}, yaxis={"visible": False})
+        spec: dict = {"data": [], "layout": layout}
     else:
-        fig = figures.trend(
+        spec = figures.trend_spec(
             series, lang=lang, indicator_name=ind.name.pick(lang), unit_code=ind.unit, unit_name=unit.name.pick(lang),
             region_names={c: snap.region_name(c, lang) for c in regions}, home_region=home,
             milestones=milestones, path=path, projection=projection, vintages=vintage_rows, editions=editions,
             rank=ind.kind == "rank", title=title,
         )
         if years:
-            fig.update_xaxes(range=[lo - 0.5, hi + 0.5])
-    return TrendView(figure=fig, series=series, assessment=rows, title=title)
+            spec["layout"]["xaxis"]["range"] = [lo - 0.5, hi + 0.5]
+    return TrendView(spec=spec, series=series, assessment=rows, title=title)
+
+
+def _indicator_parts(snap: Snapshot, indicator: str, lang: str):
+    """What a trend view of ``indicator`` in ``lang`` draws whatever the regions and years: the home region's
+    assessment rows, its target layers, the series breaks and the title. The callers filter these and never
+    change them."""
+    ind = snap.catalog.indicators[indicator]
+    assessment = snap.assessment
+    rows = assessment[(assessment["indicator"] == indicator) & (assessment["region"] == snap.catalog.programme.home_region)]
+    # one line per year: a catalog break's words where a ranking's new edition falls in the same year
+    marks = {e["year"]: e for e in (edition_breaks(ind, lang) if ind.kind == "rank" else [])}
+    for b in series_breaks(ind, lang):
+        edition = marks.get(b["year"])
+        marks[b["year"]] = b if edition is None else {**b, "label": f"{b['label']}: {edition['label']}"}
+    editions = [marks[y] for y in sorted(marks)]
+    return rows, target_layers(ind, rows, lang), editions, chart_title(snap, indicator, lang)
 
 
 def edition_breaks(ind, lang: str) -> list[dict]:
@@ -306,6 +322,10 @@ def view_table(snap: Snapshot, indicator: str, *, lang: str, regions: list[str] 
 
 def view_citation(snap: Snapshot, indicator: str, lang: str) -> str:
     """How to cite a chart: programme, indicator, data as of, the publications behind it."""
+    return snap.memo(("view_citation", indicator, lang), lambda: _view_citation(snap, indicator, lang))
+
+
+def _view_citation(snap: Snapshot, indicator: str, lang: str) -> str:
     ind = snap.catalog.indicators[indicator]
     day = snap.as_of.isoformat() if snap.as_of else (
         pd.Timestamp(snap.batches["created_at"].max()).strftime("%Y-%m-%d") if len(snap.batches) else "–")
