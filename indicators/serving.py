@@ -95,6 +95,10 @@ def run_gunicorn(load: Callable[[], Callable], *, host: str, port: int, workers:
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers, "threads": threads, "worker_class": "gthread",
         "timeout": WORKER_TIMEOUT, "graceful_timeout": GRACEFUL_TIMEOUT, "keepalive": 5,
+        # a shared link may be long, and every script request repeats it as Referer: no 4 KB / 8 KB line and
+        # header limits (a hostile address then opens the page with its defaults instead of a blank 400);
+        # waitress had none below 256 KB, and nginx in front keeps its own (8 KB a header by default)
+        "limit_request_line": 0, "limit_request_field_size": 0,
         "forwarded_allow_ips": "",  # gunicorn trusts no header itself: TrustedProxy decides
         "control_socket_disable": True,  # gunicorn 24+ opens ~/.gunicorn/gunicorn.ctl: one per user, not ours
         "proc_name": "innovation-monitor", "accesslog": None, "errorlog": "-", "loglevel": "warning",

@@ -340,13 +340,13 @@ class AppServer:
 
 
 @contextmanager
-def serving(folder: Path, seeded: Path) -> Iterator[AppServer]:
-    """``innovation-monitor serve`` on a free port, with its own instance folder and a copy of ``seeded``."""
+def serving(folder: Path, seeded: Path, *args: str) -> Iterator[AppServer]:
+    """``innovation-monitor serve [args]`` on a free port, with its own instance folder and a copy of ``seeded``."""
     copy_sqlite(seeded, folder / "app.sqlite3")
     url = f"sqlite:///{folder / 'app.sqlite3'}"
     env = dict(os.environ, DATABASE_URL=url, INNOVATION_MONITOR_INSTANCE=str(folder / "instance"))
     port = free_port()
-    proc = start_server(port, env)
+    proc = start_server(port, env, *args)
     try:
         yield AppServer(f"http://127.0.0.1:{port}", url)
     finally:

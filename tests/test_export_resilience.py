@@ -23,6 +23,8 @@ import requests
 
 from indicators import export
 
+from .conftest import serving
+
 EXPORT = "/export/chart?view=trend&indicator=RD_GDP_RATIO&format=png"
 PNG = b"\x89PNG\r\n\x1a\n"
 SAFETY = 90  # seconds: far above any bound the render server keeps, so only a hang reaches it
@@ -98,9 +100,11 @@ def assert_image_or_retry_later(response: requests.Response) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(own_app_server):
-    """The module's own server (these tests kill its browser), with the pid its browsers descend from."""
-    return own_app_server.base, server_pid(own_app_server.base)
+def server(tmp_path_factory, seeded_sqlite):
+    """The module's own server of one worker process (these tests kill its browser and fill its render queue,
+    which is per process), with the pid its browsers descend from."""
+    with serving(tmp_path_factory.mktemp("exports"), seeded_sqlite, "--workers", "1") as own:
+        yield own.base, server_pid(own.base)
 
 
 def test_killing_chromium_during_exports_leaves_every_request_answered_and_the_next_export_working(server, wait_for):

@@ -131,7 +131,7 @@ def test_finished_jobs_are_forgotten_after_the_keeping_time_running_ones_are_kep
     assert wait_for(lambda: mine.get(old.id).finished)
     recent = submit_work(mine, lambda report: b"recent", owner="b")
     running = submit_work(mine, blocked_work(gate), owner="c")
-    assert wait_for(lambda: mine.get(recent.id).finished)
+    assert wait_for(lambda: mine.get(recent.id).finished and mine.get(running.id).state == "running")
     with seeded_engine.begin() as conn:  # as if they had started more than the keeping time ago
         conn.execute(update(JobRow).where(JobRow.id.in_([old.id, running.id]))
                      .values(created=JobRow.created - KEEP_SECONDS - 1))
