@@ -110,10 +110,15 @@ def start(_n, pillar, indicators, regions, packlang, size):
     params = {"lang": normalise_lang(packlang), "pillar": None if pillar == "all" else pillar,
               "indicators": split_param(indicators) or None, "regions": [home, *regions] if regions else None,
               "size": query_value(size) or "slide"}
+    return _submit("pack", params, PAGE)
+
+
+def _submit(kind: str, params: dict, prefix: str, name: str = ""):
+    """A job queued for whoever asked: its id, polling on, no message; or, when too many wait, the message."""
     try:
-        job = JOBS.submit("pack", params, owner=job_owner())
+        job = JOBS.submit(kind, params, name=name, owner=job_owner())
     except TooBusy as exc:
-        return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{PAGE}-busy")
+        return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{prefix}-busy")
     return job.id, False, None
 
 
@@ -173,11 +178,7 @@ def start_report(_n, period, reportlang, reportformat, lang):
     fmt = reportformat if reportformat in report.MIMETYPES else "docx"
     name = f"work-report_{chosen}_{normalise_lang(reportlang)}_{date.today():%Y-%m-%d}.{fmt}"
     params = {"lang": normalise_lang(reportlang), "period": chosen, "fmt": fmt, "file_name": name}
-    try:
-        job = JOBS.submit("report", params, name=name, owner=job_owner())
-    except TooBusy as exc:
-        return None, True, dbc.Alert(f"{exc.text.zh} {exc.text.en}", color="warning", id=f"{REPORT}-busy")
-    return job.id, False, None
+    return _submit("report", params, REPORT, name)
 
 
 @callback(Output(f"{REPORT}-status", "children"), Output(f"{REPORT}-poll", "disabled", allow_duplicate=True),

@@ -77,12 +77,15 @@ WRITE_LOCK_KEY = 7_411_202  # PostgreSQL advisory lock that serialises batches (
 
 
 @contextmanager
-def writing(engine: Engine, *, bulk: bool = False):
+def writing(engine: Engine, *, bulk: bool = False, lock: int = WRITE_LOCK_KEY):
     """A write transaction that runs alone: batches and reverts are applied one after another.
 
     SQLite: BEGIN IMMEDIATE takes the write lock up front, so a second writer waits (busy timeout) instead of
     failing with "database is locked" when it upgrades a read lock. PostgreSQL: a transaction-scoped
     advisory lock, so two batches never compute their diff against the same state. Readers never wait.
+
+    ``lock`` (PostgreSQL): the advisory lock taken; work that must run alone among its own kind but need not
+    wait for a batch (sign-in reservations, job admission) takes a key of its own.
 
     ``bulk`` (SQLite): SQLite does not check foreign keys in this transaction; the caller checks the parent
     keys of everything it inserts, once per distinct key (see ``store.check_parents``) instead of once per
@@ -97,7 +100,7 @@ def writing(engine: Engine, *, bulk: bool = False):
         try:
             with conn.begin():
                 if engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({int(lock)})")
                 yield conn
         finally:
             if unchecked and not conn.closed and not conn.invalidated:

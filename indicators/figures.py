@@ -17,6 +17,7 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -263,33 +264,9 @@ def sparkline(series: pd.DataFrame, *, target: float | None = None, target_year:
     return "".join(parts)
 
 
-def trend(
-    series: pd.DataFrame,
-    *,
-    lang: str,
-    indicator_name: str,
-    unit_code: str,
-    unit_name: str,
-    region_names: dict[str, str],
-    home_region: str,
-    milestones: Sequence[dict] = (),
-    path: pd.DataFrame | None = None,
-    projection: pd.DataFrame | None = None,
-    vintages: pd.DataFrame | None = None,
-    editions: Sequence[dict] = (),
-    rank: bool = False,
-    title: str | None = None,
-) -> go.Figure:
-    """The trend chart: one line per region, targets, required path, projection, vintages, edition breaks.
-
-    ``milestones``: dicts with year, value, label and optional band_low / band_high.
-    ``path`` / ``projection``: frames with year and value. ``vintages``: earlier versions (year, value,
-    source, confidence). ``editions``: dicts with year and label, drawn as breaks on rank charts.
-    """
-    return go.Figure(trend_spec(
-        series, lang=lang, indicator_name=indicator_name, unit_code=unit_code, unit_name=unit_name,
-        region_names=region_names, home_region=home_region, milestones=milestones, path=path,
-        projection=projection, vintages=vintages, editions=editions, rank=rank, title=title))
+def trend(series: pd.DataFrame, **options: Any) -> go.Figure:
+    """The trend chart as a plotly figure (export, CLI, the compare page): :func:`trend_spec`, validated once."""
+    return go.Figure(trend_spec(series, **options))
 
 
 def trend_spec(
@@ -309,8 +286,14 @@ def trend_spec(
     rank: bool = False,
     title: str | None = None,
 ) -> dict:
-    """:func:`trend` as plotly's JSON form (``{"data": [...], "layout": {...}}``, plain Python values): what
-    the trend page sends, without building and validating plotly objects on every change."""
+    """The trend chart as plotly's JSON form (``{"data": [...], "layout": {...}}``, plain Python values): one
+    line per region, targets, required path, projection, vintages, edition breaks. What the trend page sends,
+    without building and validating plotly objects on every change.
+
+    ``milestones``: dicts with year, value, label and optional band_low / band_high.
+    ``path`` / ``projection``: frames with year and value. ``vintages``: earlier versions (year, value,
+    source, confidence). ``editions``: dicts with year and label, drawn as breaks on rank charts.
+    """
     traces: list[dict] = []
     meta: dict = {}
     columns = _value_columns(series)

@@ -23,12 +23,11 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
 from indicators import db
 from indicators.i18n import BilingualError, Text
@@ -90,18 +89,6 @@ class Jobs:
         self._lock = threading.Lock()
         self._beating = False
 
-    @contextmanager
-    def _alone(self, engine: Engine) -> Iterator[Connection]:
-        """A transaction no other admission runs beside (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock
-        of its own), so two processes cannot both admit the last free place."""
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({JOBS_LOCK_KEY})")
-                yield conn
-
     def submit(self, kind: str, params: dict, *, name: str = "", owner: str = "") -> Job:
         """Queue a job of ``kind`` (a key of :data:`KINDS`) with ``params`` (plain JSON values); ``name``: the
         file name it downloads as; ``owner``: who asked, for the per-owner limit. Raises :class:`TooBusy`."""
@@ -110,7 +97,8 @@ class Jobs:
         engine = self._engine()
         job = Job(id=secrets.token_urlsafe(18), kind=kind, owner=owner[:200], name=name[:200])
         now = time.time()
-        with self._alone(engine) as conn:
+        # two processes must not both admit the last free place
+        with db.writing(engine, lock=JOBS_LOCK_KEY) as conn:
             conn.execute(delete(JobRow).where(JobRow.created < now - KEEP_SECONDS,
                                               JobRow.state.in_(("done", "failed"))))
             conn.execute(update(JobRow).where(_stale(now)).values(state="failed", error=STOPPED.zh + " " + STOPPED.en))

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indicators import queries, store
+from indicators import db, queries, store
 from indicators.i18n import BilingualError, Text
 from indicators.models import SignInFailure, User, table_of
 
@@ -319,20 +319,14 @@ class _DatabaseCounts:
 
     @contextmanager
     def holding(self, keys: list[str], forget_before: float) -> Iterator[dict[str, _Failures]]:
-        engine = self._engine()
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                if engine.dialect.name == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LIMITER_LOCK_KEY})")
-                conn.execute(delete(SignInFailure).where(SignInFailure.last < forget_before))
-                view = self._select(conn, keys, forget_before)
-                yield view
-                conn.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys)))
-                if view:
-                    conn.execute(insert(SignInFailure), [{"key": k, "count": r.count, "last": r.last}
-                                                         for k, r in view.items()])
+        with db.writing(self._engine(), lock=LIMITER_LOCK_KEY) as conn:
+            conn.execute(delete(SignInFailure).where(SignInFailure.last < forget_before))
+            view = self._select(conn, keys, forget_before)
+            yield view
+            conn.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys)))
+            if view:
+                conn.execute(insert(SignInFailure), [{"key": k, "count": r.count, "last": r.last}
+                                                     for k, r in view.items()])
 
 
 class SignInLimiter:

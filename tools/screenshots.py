@@ -49,7 +49,8 @@ def free_port() -> int:
 
 def start_server(port: int, env: dict | None = None, *args: str) -> subprocess.Popen:
     """``innovation-monitor serve`` (two worker processes unless ``args`` say otherwise) once it answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "indicators", "serve", "--port", str(port), *args], cwd=ROOT,
+    command = [sys.executable, "-m", "indicators", "serve", "--port", str(port), *(args or ("--workers", "2"))]
+    proc = subprocess.Popen(command, cwd=ROOT,
                             env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
